@@ -1,0 +1,51 @@
+"""Shared helpers for the benchmarks: locating shared data, building synthetic bases, machine info."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import date
+from pathlib import Path
+
+from knowledge.schema import Document, Entry, KnowledgeBase, Source
+
+REPO = Path(__file__).resolve().parent.parent
+HEQ = Path(os.environ.get("RASHUT_HEQ", REPO.parent / "shared" / "data" / "heq" / "val_v1.1.json"))
+SOURCE = Source("HeQ (Webiks for MAFAT, CC BY 4.0)", None, date(2023, 1, 1))
+
+
+def load_heq() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """Paragraphs as (id, title, context) and answerable questions as (question, paragraph id)."""
+    data = json.loads(HEQ.read_text(encoding="utf-8"))
+    paragraphs, questions = [], []
+    for a, article in enumerate(data["data"]):
+        for p, para in enumerate(article["paragraphs"]):
+            pid = f"heq-{a}-{p}"
+            paragraphs.append((pid, article["title"], para["context"]))
+            for qa in para["qas"]:
+                if not qa.get("is_impossible") and qa.get("answers"):
+                    questions.append((qa["question"], pid))
+    return paragraphs, questions
+
+
+def entry(eid: str, title: str, answer: str, questions: tuple[str, ...] = (), doc: str = "bench") -> Entry:
+    return Entry(id=eid, title=title, answer=answer, doc_id=doc, kind="topic", source=SOURCE,
+                 file="<bench>", line=0, questions=questions)
+
+
+def base_of(entries: list[Entry], title: str = "benchmark") -> KnowledgeBase:
+    doc = Document("bench", "topic", title, SOURCE, "<bench>", tuple(entries))
+    return KnowledgeBase.build(Path("<bench>"), (doc,))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()} {platform.release()}"

@@ -1,0 +1,147 @@
+"""Implementations behind ``rashut`` sub-commands (argument parsing lives in ``bot.cli``)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from collections import Counter
+from typing import Any, TextIO
+
+from knowledge.engine import Engine
+from knowledge.loader import load_base
+
+from .replies import Reply
+from .service import AnswerService
+from .settings import Settings
+from .store import Store
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    cmd = args.command
+    if cmd == "kb":
+        return {"validate": kb_validate, "stats": kb_stats, "check": kb_check}[args.kb_command](settings)
+    if cmd == "ask":
+        return ask(args, settings)
+    if cmd == "chat":
+        return asyncio.run(console(settings))
+    if cmd == "run":
+        if settings.telegram_token:
+            from handlers.telegram.runner import run_telegram
+
+            return run_telegram(settings)
+        return asyncio.run(console(settings))
+    if cmd == "unanswered":
+        from . import curation
+
+        return curation.dispatch(args, settings)
+    if cmd == "stats":
+        from . import curation
+
+        return curation.stats_command(args, settings)
+    raise SystemExit(f"unknown command {cmd}")
+
+
+# ---------------------------------------------------------------------- kb
+def kb_validate(settings: Settings) -> int:
+    kb = load_base(settings.kb_path)  # KnowledgeError is reported by the CLI with every problem
+    files = {d.file for d in kb.documents}
+    print(f"OK: {len(kb.entries)} entries in {len(kb.documents)} documents ({len(files)} files), "
+          f"{len(kb.synonyms)} synonym groups — {settings.kb_path}")
+    return 0
+
+
+def kb_stats(settings: Settings, out: TextIO = sys.stdout) -> int:
+    kb = load_base(settings.kb_path)
+    by_kind = Counter(d.kind for d in kb.documents)
+    entries_by_kind = Counter(e.kind for e in kb.entries.values())
+    print(f"documents: {len(kb.documents)}  entries: {len(kb.entries)}  synonym groups: {len(kb.synonyms)}", file=out)
+    print("\nper kind (documents / entries):", file=out)
+    for kind in sorted(by_kind):
+        print(f"  {kind:<10} {by_kind[kind]:>3} / {entries_by_kind[kind]:>4}", file=out)
+    print("\nper file (entries / alternate questions):", file=out)
+    for doc in sorted(kb.documents, key=lambda d: d.file):
+        nq = sum(len(e.questions) for e in doc.entries)
+        print(f"  {doc.file:<45} {len(doc.entries):>4} / {nq:>5}", file=out)
+    few = [e for e in kb.entries.values() if len(e.questions) < 3]
+    none = [e for e in few if not e.questions]
+    nosource = [e for e in kb.entries.values() if not e.source.name]
+    print(f"\nentries without alternate questions: {len(none)}", file=out)
+    print(f"entries with fewer than 3 alternate questions: {len(few)}", file=out)
+    for e in few:
+        print(f"  {e.file}:{e.line} {e.id} ({len(e.questions)})", file=out)
+    print(f"entries without a source: {len(nosource)}", file=out)
+    for e in nosource:
+        print(f"  {e.file}:{e.line} {e.id}", file=out)
+    return 0
+
+
+def kb_check(settings: Settings, out: TextIO = sys.stdout) -> int:
+    from .selfcheck import check_base
+
+    engine = Engine(settings.kb_path)
+    failures, total = check_base(engine.snapshot)
+    for f in failures:
+        print(f.render(), file=out)
+    print(f"{total - len(failures)}/{total} alternate questions come back to their own entry; "
+          f"{len(failures)} fail", file=out)
+    return 1 if failures else 0
+
+
+# ---------------------------------------------------------------------- ask
+def reply_json(question: str, reply: Reply) -> dict[str, Any]:
+    src = reply.citation
+    return {
+        "question": question,
+        "answered": reply.kind == "answer",
+        "kind": reply.kind,
+        "entry_id": reply.entry_id,
+        "score": round(reply.score, 4),
+        "answer": reply.plain_text(),
+        "source": ({"name": src.source_name, "url": src.url,
+                    "as_of": src.as_of.isoformat() if src.as_of else None} if src else None),
+        "suggestions": [{"entry_id": o.entry_id, "title": o.label, "score": o.score} for o in reply.options
+                        if o.entry_id],
+    }
+
+
+def ask(args: argparse.Namespace, settings: Settings) -> int:
+    service = AnswerService(Engine(settings.kb_path))
+    if args.question:
+        questions = [" ".join(args.question)]
+        as_json = args.json
+    else:
+        questions = None
+        as_json = True  # the stdin contract is JSON lines
+    out = sys.stdout
+
+    def emit(q: str) -> None:
+        reply, _ = service.respond(q)
+        if as_json:
+            out.write(json.dumps(reply_json(q, reply), ensure_ascii=False) + "\n")
+        else:
+            from handlers.console import render
+
+            out.write(render(reply) + "\n")
+        out.flush()
+
+    if questions is not None:
+        for q in questions:
+            emit(q)
+        return 0
+    for line in sys.stdin:
+        emit(line.rstrip("\r\n"))
+    return 0
+
+
+# ---------------------------------------------------------------------- console
+async def console(settings: Settings) -> int:
+    from handlers.console import chat
+
+    store = await Store.open(settings.db_path)
+    try:
+        await chat(AnswerService(Engine(settings.kb_path), store, hash_key=settings.hash_key))
+    finally:
+        await store.close()
+    return 0

@@ -1,0 +1,263 @@
+"""The answer service: ``Question`` in, ``Reply`` out, for every channel.
+
+It takes one knowledge snapshot per question (so a reload never mixes bases), decides the reply
+kind from the matcher, attaches the citation, and records what curators need in the store. A
+store failure never costs the user the answer: it is logged, and an unanswered reply then says
+honestly that the question could not be queued.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from knowledge.engine import Engine, Snapshot
+from knowledge.errors import RashutError
+from knowledge.hebrew import normalize
+from knowledge.matcher import Match
+from knowledge.schema import Document, Entry
+
+from . import texts
+from .replies import Citation, Option, Question, Reply
+from .settings import DEFAULT_HASH_KEY
+from .store import Store, hash_user
+
+log = logging.getLogger(__name__)
+
+MAX_OPTIONS = 3
+CLARIFY_MIN = 0.25  # a did-you-mean option must score at least this
+
+_GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "בוקר", "ערב", "צהריימ", "צהרימ", "טוב", "נשמע",
+              "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "מה", "יום", "נעימ", "ערבטוב", "בוקרטוב"}
+_THANKS = {"תודה", "תודות", "רבה", "תנקס", "thanks", "thx", "thank", "you", "יישר", "ישר", "כח", "כוח", "אלופ",
+           "אלופימ", "מעולה", "סבבה", "מצוינ", "מצויינ", "אחלה", "תותח", "ok", "אוקיי", "אוקי", "מגניב"}
+_BYE = {"ביי", "להתראות", "bye", "לילה", "שבוע", "שבת", "שלומ"}
+_THANKS_EMOJI = set("👍🙏❤️💙🌹😊🙂👌💪🔥✨")
+
+
+def _smalltalk(text: str, norm: str) -> str | None:
+    """The smalltalk text for greetings, thanks and goodbyes, or None for a real question."""
+    toks = norm.split()
+    if not toks:
+        if any(ch in _THANKS_EMOJI for ch in text):
+            return texts.SMALLTALK_THANKS
+        return texts.EMPTY_QUESTION
+    if len(toks) > 6:
+        return None
+    words = set(toks)
+    if words <= _THANKS | _GREETINGS | _BYE and words & _THANKS:
+        return texts.SMALLTALK_THANKS
+    if words <= _BYE | {"טוב"} and words & {"ביי", "להתראות", "bye", "לילה"}:
+        return texts.SMALLTALK_BYE
+    if words <= _GREETINGS | {"מה", "נשמע", "איך", "הולכ"}:
+        return texts.SMALLTALK_GREETING
+    return None
+
+
+class AnswerService:
+    def __init__(self, engine: Engine, store: Store | None = None, *, hash_key: str = DEFAULT_HASH_KEY) -> None:
+        self.engine = engine
+        self.store = store
+        self.hash_key = hash_key
+
+    # ------------------------------------------------------------------ questions
+    async def handle(self, question: Question) -> Reply:
+        snap = self.engine.snapshot  # one base for the whole question
+        reply, match = self.respond(question.text, snap)
+        return await self._record(question, reply, match)
+
+    def respond(self, text: str, snap: Snapshot | None = None) -> tuple[Reply, Match | None]:
+        """The reply for a text, without side effects (used by handle, ask and the benchmarks)."""
+        snap = snap or self.engine.snapshot
+        norm = normalize(text[:4000])
+        small = _smalltalk(text, norm)
+        if small is not None:
+            return Reply("smalltalk", small), None
+        match = snap.matcher.match(text)
+        if match.decision == "answer" and match.best:
+            entry = snap.kb.entries[match.best.entry_id]
+            return self._entry_reply(entry, snap, match.best.score), match
+        options = tuple(
+            Option(snap.kb.entries[c.entry_id].title, entry_id=c.entry_id, score=c.score)
+            for c in match.candidates[:MAX_OPTIONS] if c.score >= CLARIFY_MIN
+        )
+        if match.decision == "clarify" and options:
+            return Reply("clarify", texts.CLARIFY, options=options,
+                         score=match.best.score if match.best else 0.0), match
+        if match.unknown_decisions:
+            body = texts.UNKNOWN_DECISION.format(numbers=", ".join(match.unknown_decisions),
+                                                 known=self._known_decisions(snap))
+        elif match.unknown_numbers:
+            body = texts.UNKNOWN_NUMBER.format(numbers=", ".join(match.unknown_numbers))
+        else:
+            body = texts.UNANSWERED
+        return Reply("unanswered", body, score=match.best.score if match.best else 0.0), match
+
+    async def _record(self, q: Question, reply: Reply, match: Match | None) -> Reply:
+        if self.store is None:
+            return self._unlogged(reply)
+        user = hash_user(q.user_id, self.hash_key)
+        if reply.kind in ("clarify", "unanswered"):
+            candidates: list[dict[str, Any]] = [
+                {"entry_id": c.entry_id, "score": c.score} for c in (match.candidates if match else ())]
+            try:
+                await self.store.log_unanswered(text=q.text[:4000], norm=match.normalized if match else "",
+                                                channel=q.channel, chat_type=q.chat_type, user_hash=user,
+                                                kind=reply.kind, candidates=candidates)
+                reply = replace(reply, logged=True)
+            except (RashutError, OSError, Exception) as exc:  # noqa: BLE001 - never lose the reply
+                log.error("could not queue an unanswered question for curators: %s", exc, exc_info=True)
+                reply = self._unlogged(reply)
+        try:
+            await self.store.log_question(channel=q.channel, chat_type=q.chat_type, user_hash=user,
+                                          kind=reply.kind, entry_id=reply.entry_id, score=reply.score)
+        except Exception as exc:  # noqa: BLE001 - statistics are best effort, the reply is not
+            log.warning("could not record question statistics: %s", exc)
+        return reply
+
+    @staticmethod
+    def _unlogged(reply: Reply) -> Reply:
+        if reply.kind == "unanswered" and reply.text == texts.UNANSWERED:
+            return replace(reply, text=texts.UNANSWERED_NOT_LOGGED)
+        return reply
+
+    async def feedback(self, entry_id: str, vote: int, user_id: str | int, channel: str) -> bool:
+        """Record a 👍 (1) or 👎 (-1). Returns False when the vote could not be stored."""
+        if self.store is None:
+            return False
+        try:
+            await self.store.add_feedback(entry_id=entry_id, vote=vote, user_hash=hash_user(user_id, self.hash_key)
+                                          or "anonymous", channel=channel)
+            return True
+        except Exception as exc:  # noqa: BLE001
+            log.error("could not store feedback for %s: %s", entry_id, exc)
+            return False
+
+    # ------------------------------------------------------------------ entries and browsing
+    def entry(self, entry_id: str, snap: Snapshot | None = None) -> Reply | None:
+        snap = snap or self.engine.snapshot
+        entry = snap.kb.entry(entry_id)
+        return self._entry_reply(entry, snap, 1.0) if entry else None
+
+    def _entry_reply(self, entry: Entry, snap: Snapshot, score: float) -> Reply:
+        src = entry.source
+        citation = Citation(src.name, src.url, src.as_of, entry.decision_number, entry.decision_date, entry.clause)
+        related = tuple(Option(snap.kb.entries[r].title, entry_id=r) for r in entry.related[:MAX_OPTIONS]
+                        if r in snap.kb.entries)
+        return Reply("answer", entry.answer, title=entry.title, entry_id=entry.id, score=score,
+                     citation=citation, options=related, checklist=entry.checklist)
+
+    @staticmethod
+    def _known_decisions(snap: Snapshot) -> str:
+        return ", ".join(str(d.decision.number) for d in snap.kb.decisions() if d.decision)
+
+    def open(self, target: str, snap: Snapshot | None = None) -> Reply | None:
+        """Open a browse target such as ``decision:546`` or ``stage:<id>``; None if it is gone."""
+        snap = snap or self.engine.snapshot
+        kind, _, arg = target.partition(":")
+        if kind == "decisions":
+            return self.decisions(snap)
+        if kind == "decision" and arg.isdigit():
+            return self.decision(int(arg), snap)
+        if kind == "programmes":
+            return self.programmes(snap)
+        if kind == "programme":
+            return self.programme(arg, snap)
+        if kind == "stage":
+            return self.step(arg, snap)
+        if kind == "visits":
+            return self.visits(snap)
+        if kind == "phase":
+            return self.step(arg, snap)
+        if kind == "entry":
+            return self.entry(arg, snap)
+        return None
+
+    def decisions(self, snap: Snapshot | None = None) -> Reply:
+        snap = snap or self.engine.snapshot
+        options = tuple(Option(f"{texts.DECISION_LABEL} {d.decision.number} – {d.decision.title or d.title}"[:60],
+                               target=f"decision:{d.decision.number}") for d in snap.kb.decisions() if d.decision)
+        return Reply("browse", texts.DECISIONS_TITLE, options=options)
+
+    def decision(self, number: int, snap: Snapshot | None = None) -> Reply:
+        snap = snap or self.engine.snapshot
+        doc = snap.kb.decision(number)
+        if doc is None or doc.decision is None:
+            return Reply("browse", texts.DECISION_NOT_FOUND.format(number=number, known=self._known_decisions(snap)))
+        d = doc.decision
+        lines = [doc.title, f"{texts.DATE_LABEL} {texts.format_date(d.date)}"]
+        if d.budget:
+            lines.append(f"תקציב: {d.budget}")
+        if d.period:
+            lines.append(f"תקופה: {d.period}")
+        if d.localities:
+            lines.append("יישובים: " + ", ".join(d.localities))
+        if d.ministries:
+            lines.append("משרדים: " + ", ".join(d.ministries))
+        if doc.summary:
+            lines.append(doc.summary)
+        lines.append(texts.DECISION_CLAUSES)
+        options = tuple(Option((f"{texts.CLAUSE_LABEL} {e.clause} – " if e.clause else "") + e.title, entry_id=e.id)
+                        for e in doc.entries)
+        citation = Citation(doc.source.name, doc.source.url, doc.source.as_of, d.number, d.date)
+        return Reply("browse", "\n".join(lines), title=doc.title, options=options, citation=citation)
+
+    def programmes(self, snap: Snapshot | None = None) -> Reply:
+        snap = snap or self.engine.snapshot
+        options = tuple(Option(d.title, target=f"programme:{d.id}") for d in snap.kb.of_kind("programme"))
+        return Reply("browse", texts.PROGRAMMES_TITLE, options=options)
+
+    def programme(self, doc_id: str, snap: Snapshot | None = None) -> Reply | None:
+        snap = snap or self.engine.snapshot
+        doc = snap.kb.document(doc_id)
+        if doc is None or doc.kind != "programme":
+            return None
+        lines = [doc.title] + ([doc.summary] if doc.summary else []) + [texts.PROGRAMME_STAGES]
+        options = tuple(Option(texts.STAGE_TITLE.format(order=s.order, name=s.name), target=f"stage:{s.id}")
+                        for s in doc.stages)
+        if not doc.stages:
+            options = tuple(Option(e.title, entry_id=e.id) for e in doc.entries)
+        return Reply("browse", "\n".join(lines), title=doc.title, options=options,
+                     citation=Citation(doc.source.name, doc.source.url, doc.source.as_of))
+
+    def visits(self, snap: Snapshot | None = None) -> Reply:
+        snap = snap or self.engine.snapshot
+        options = tuple(Option(p.name, target=f"phase:{p.id}") for d in snap.kb.of_kind("guideline")
+                        for p in d.phases)
+        return Reply("browse", texts.VISITS_TITLE, options=options)
+
+    def step(self, step_id: str, snap: Snapshot | None = None) -> Reply | None:
+        """One programme stage or guideline phase: its entries, checklist and the next step."""
+        snap = snap or self.engine.snapshot
+        for doc in snap.kb.documents:
+            steps = doc.stages or doc.phases
+            for i, s in enumerate(steps):
+                if s.id != step_id:
+                    continue
+                entries = [e for e in doc.entries if step_id in (e.stage, e.phase)]
+                checklist = tuple(item for e in entries for item in e.checklist)
+                prefix = "stage" if doc.stages else "phase"
+                label = texts.STAGE_TITLE.format(order=s.order, name=s.name) if doc.stages else s.name
+                nxt = None
+                if i + 1 < len(steps):
+                    n = steps[i + 1]
+                    nxt = Option(texts.NEXT_STAGE if doc.stages else texts.NEXT_PHASE, target=f"{prefix}:{n.id}")
+                return Reply("browse", f"{doc.title}\n{label}", title=label,
+                             options=tuple(Option(e.title, entry_id=e.id) for e in entries),
+                             checklist=checklist, next=nxt,
+                             citation=Citation(doc.source.name, doc.source.url, doc.source.as_of))
+        return None
+
+    def search(self, text: str, k: int = 5, snap: Snapshot | None = None) -> Reply:
+        snap = snap or self.engine.snapshot
+        if not normalize(text):
+            return Reply("browse", texts.SEARCH_USAGE)
+        cands = snap.matcher.search(text, k=k)
+        options = tuple(Option(snap.kb.entries[c.entry_id].title, entry_id=c.entry_id, score=c.score)
+                        for c in cands if c.score >= CLARIFY_MIN)
+        return Reply("browse", texts.SEARCH_RESULTS if options else texts.SEARCH_NONE, options=options)
+
+    def document_of(self, entry_id: str, snap: Snapshot | None = None) -> Document | None:
+        snap = snap or self.engine.snapshot
+        e = snap.kb.entry(entry_id)
+        return snap.kb.document(e.doc_id) if e else None

@@ -1,0 +1,115 @@
+"""Every Hebrew text the bot sends, in one place so they can be reviewed together."""
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .replies import Citation
+
+BOT_NAME = "רשות"
+
+WELCOME = (
+    "שלום! אני רשות 🏛️ – עוזר לעובדי רשויות מקומיות.\n"
+    "אפשר לשאול אותי על החלטות ממשלה ועל סעיפיהן, על אירוח משלחות מקצועיות מחו\"ל, "
+    "ועל שלבים של תכניות ממשלתיות ותכניות של עמותות.\n"
+    "כל תשובה מגיעה עם המקור שלה. כשאני לא יודע – אני אומר, והשאלה עוברת לצוות שמעדכן את הידע."
+)
+EXAMPLES_TITLE = "דוגמאות לשאלות:"
+EXAMPLES = (
+    "מה התקציב של החלטה 546?",
+    "מי משלם על הטיסות של משלחת מחו\"ל?",
+    "מה זה אשכול רשויות?",
+    "מה קורה בשלב ההטמעה של קהילה מיטיבה?",
+)
+HELP = (
+    "איך משתמשים:\n"
+    "• פשוט כותבים שאלה, בלי צורך בניסוח מדויק.\n"
+    "• /decisions – רשימת ההחלטות, /decision 546 – החלטה אחת וסעיפיה\n"
+    "• /programmes – תכניות ושלביהן, /visits – צ'קליסט לאירוח משלחת\n"
+    "• /search מילים – חיפוש חופשי\n"
+    "בקבוצה: תייגו אותי, השיבו להודעה שלי, או כתבו /ask ושאלה."
+)
+
+SMALLTALK_GREETING = "שלום! 👋 במה אפשר לעזור? אפשר לשאול על החלטות ממשלה, אירוח משלחות ותכניות."
+SMALLTALK_THANKS = "בשמחה! 🙂 אם יש עוד שאלה – אני כאן."
+SMALLTALK_BYE = "להתראות! 👋"
+EMPTY_QUESTION = "לא הצלחתי לקרוא שאלה בהודעה. כתבו במילים מה תרצו לדעת, למשל: מה התקציב של החלטה 546?"
+
+UNANSWERED = (
+    "עדיין אין לי תשובה בטוחה לשאלה הזאת. 🙏\n"
+    "העברתי אותה לצוות שמעדכן את מאגר הידע, כדי שבפעם הבאה תהיה תשובה."
+)
+UNANSWERED_NOT_LOGGED = "עדיין אין לי תשובה בטוחה לשאלה הזאת. 🙏"
+UNKNOWN_DECISION = (
+    "החלטה {numbers} עדיין לא נמצאת במאגר שלי. "
+    "ההחלטות שאני מכיר: {known}.\n"
+    "העברתי את השאלה לצוות שמעדכן את המאגר."
+)
+UNKNOWN_NUMBER = (
+    "לא מצאתי במאגר מידע על {numbers}. ייתכן שמדובר בהחלטה או בנתון שעוד לא הוזנו.\n"
+    "העברתי את השאלה לצוות שמעדכן את המאגר."
+)
+CLARIFY = "לא בטוח שהבנתי. התכוונתם לאחד מאלה?"
+RELATED = "ראו גם:"
+SOURCE = "מקור"
+DECISION_LABEL = "החלטה"
+CLAUSE_LABEL = "סעיף"
+AS_OF = "נכון ל־"
+DATE_LABEL = "מיום"
+
+DECISIONS_TITLE = "החלטות הממשלה במאגר:"
+DECISION_NOT_FOUND = "החלטה {number} לא נמצאת במאגר. ההחלטות שאני מכיר: {known}."
+DECISION_USAGE = "כתבו מספר החלטה, למשל: /decision 546"
+DECISION_CLAUSES = "הנושאים והסעיפים של ההחלטה:"
+PROGRAMMES_TITLE = "תכניות במאגר:"
+PROGRAMME_STAGES = "השלבים של התכנית:"
+STAGE_TITLE = "שלב {order}: {name}"
+NEXT_STAGE = "לשלב הבא ⬅️"
+VISITS_TITLE = "אירוח ביקור מקצועי – לפי שלבים:"
+PHASE_TITLE = "{name}"
+NEXT_PHASE = "לשלב הבא ⬅️"
+SEARCH_RESULTS = "תוצאות חיפוש:"
+SEARCH_NONE = "לא מצאתי דבר שמתאים לחיפוש הזה."
+SEARCH_USAGE = "כתבו מה לחפש, למשל: /search תקציב החלטה 2025"
+ENTRY_NOT_FOUND = "הפריט הזה כבר לא קיים במאגר (אולי עודכן). נסו לשאול שוב במילים."
+
+FEEDBACK_THANKS_UP = "תודה על המשוב! 👍"
+FEEDBACK_THANKS_DOWN = "תודה, נעביר לצוות כדי לשפר את התשובה. 👎"
+ERROR_APOLOGY = "אופס, משהו השתבש אצלי. 🙏 נסו שוב בעוד רגע."
+GROUP_ASK_USAGE = "כתבו את השאלה אחרי הפקודה, למשל: /ask מה התקציב של החלטה 546"
+
+# Curators
+CURATOR_RELOAD_OK = "המאגר נטען מחדש: {entries} פריטים ב־{documents} מסמכים (גרסה {version})."
+CURATOR_RELOAD_FAILED = "הטעינה נכשלה – ממשיכים עם המאגר הקודם. השגיאות:\n{errors}"
+CURATOR_NO_OPEN = "אין שאלות פתוחות. 🎉"
+CURATOR_OPEN_TITLE = "שאלות פתוחות (מקובצות):"
+CURATOR_STATS = (
+    "סטטיסטיקה:\n"
+    "שאלות: {total} | נענו: {answered} | הבהרה: {clarify} | לא נענו: {unanswered}\n"
+    "שאלות פתוחות לטיפול: {open}\n"
+    "משוב: 👍 {up} | 👎 {down}"
+)
+
+
+def format_date(d: date | None) -> str:
+    return f"{d.day}.{d.month}.{d.year}" if d else ""
+
+
+def citation_text(c: "Citation") -> str:
+    """One line, e.g. "📄 מקור: החלטה 546 מיום 14.7.2013, סעיף 3(ב) · CECI (נכון ל־1.1.2024) · https://..."""
+    parts = []
+    if c.decision_number:
+        dec = f"{DECISION_LABEL} {c.decision_number}"
+        if c.decision_date:
+            dec += f" {DATE_LABEL} {format_date(c.decision_date)}"
+        if c.clause:
+            dec += f", {CLAUSE_LABEL} {c.clause}"
+        parts.append(dec)
+    name = c.source_name
+    if c.as_of:
+        name += f" ({AS_OF}{format_date(c.as_of)})"
+    parts.append(name)
+    if c.url:
+        parts.append(c.url)
+    return f"📄 {SOURCE}: " + " · ".join(parts)

@@ -1,0 +1,161 @@
+"""Hebrew text handling for matching: normalisation, tokens, prefix/suffix variants, numbers.
+
+Written by hand because no maintained library covers what short colloquial Hebrew questions need
+here: clitic prefixes (ו/ה/ב/כ/ל/מ/ש and their chains) glued to words, gershayim written five
+ways (צה"ל = צה״ל = צהל), final letters, bidi control marks pasted from phones, and digits glued
+to letters (ב2015). Full morphological analysers exist but are heavy and tuned for prose; a
+variant generator weighted by how much it stripped is enough for retrieval and costs microseconds.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Niqqud and cantillation marks (keep maqaf U+05BE, sof pasuq U+05C3, nun hafukha U+05C6).
+_NIQQUD = re.compile("[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
+# Bidi controls, zero-width characters, BOM, Arabic letter mark.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u061c\u00ad]")
+_QUOTES = "'\"`\u05f3\u05f4\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00b4\u02bc"
+# A quote between two letters is part of an abbreviation (צה"ל) or a geresh (ג'וינט): drop it.
+_INNER_QUOTE = re.compile(f"(?<=[^\\W\\d_])[{_QUOTES}]+(?=[^\\W\\d_])")
+# A geresh right after a letter at a word end (סעיף ג', ש"ח as ש'ח is rare): drop it.
+_TRAIL_QUOTE = re.compile(f"(?<=[^\\W\\d_])[{_QUOTES}]+(?![^\\W\\d_])")
+_THOUSANDS = re.compile(r"(?<=\d)[,\u066c](?=\d{3}(?!\d))")
+_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+_NON_WORD = re.compile(r"[\W_]+")
+_FINALS = str.maketrans("ךםןףץ", "כמנפצ")
+_SYMBOLS = {"\u20aa": " שח ", "%": " אחוז "}
+
+PREFIX_LETTERS = frozenset("והבכלמש")
+MAX_PREFIX = 3
+MIN_STEM = 2
+# Suffixes tried longest first; a stem keeps at least 3 letters (so רשות -> רשו is allowed, but
+# short words are never reduced to noise).
+SUFFIXES = ("יות", "ויות", "ים", "ות", "ית", "יה", "ה", "ת", "י")
+MIN_SUFFIX_STEM = 3
+
+# Words that carry no topic in a question. Compared after normalisation (finals folded).
+STOP_WORDS = frozenset(
+    """
+    מה מי איך למה מדוע מתי איפה היכנ כמה האמ האם של את אתה אתמ אתנ אני אנחנו הוא היא המ הנ זה זו זאת
+    יש אינ אנ או גמ כי אמ אבל רק כל כמו אל על עמ עד אצל בינ לפי לגבי בנוגע אודות עבור כדי שלי שלנו
+    לי לנו לכמ לו לה להמ בו בה בהמ ממנו ממנה זהו זוהי הזה הזאת הזו ההוא ההיא האלה אלה אלו היה היו
+    יהיה תהיה להיות כנ לא לו אפשר אפשרי רוצה רוצים רציתי צריכ צריכה צריכימ לדעת יודע יודעת יודעימ
+    תגיד תגידי תגידו תגידו תסביר תסבירי תסבירו מישהו מישהי בעצמ בדיוק בערכ משהו דבר דברימ תודה בבקשה
+    פה שמ כאנ עכשיו עוד כבר בכלל מאוד מאד הכי ממש פשוט נו טוב אוקיי אוקי בסדר היי הי
+    the a an of to in on for is are what who how when where which and or
+    """.split()
+)
+
+# Hebrew number words (cardinal, ordinal, masculine/feminine) that staff type instead of digits.
+NUMBER_WORDS: dict[str, str] = {}
+for _digit, _words in {
+    "1": "אחד אחת ראשונ ראשונה",
+    "2": "שתיימ שניימ שני שתי שנייה שניה",
+    "3": "שלוש שלושה שלישי שלישית",
+    "4": "ארבע ארבעה רביעי רביעית",
+    "5": "חמש חמישה חמישי חמישית",
+    "6": "שש שישה שישי שישית",
+    "7": "שבע שבעה שביעי שביעית",
+    "8": "שמונה שמיני שמינית",
+    "9": "תשע תשעה תשיעי תשיעית",
+    "10": "עשר עשרה עשירי עשירית",
+}.items():
+    for _w in _words.split():
+        NUMBER_WORDS[_w] = _digit
+
+
+def normalize(text: str) -> str:
+    """Canonical matching form: NFKC, no niqqud or bidi marks, quotes and finals folded,
+    digits split from letters, punctuation to spaces, Latin lower-cased, single spaces.
+
+    This is for matching only; what the user sees is always the original text.
+    """
+    t = unicodedata.normalize("NFKC", text)
+    t = _NIQQUD.sub("", t)
+    t = _INVISIBLE.sub("", t)
+    t = t.lower()
+    t = _INNER_QUOTE.sub("", t)
+    t = _TRAIL_QUOTE.sub("", t)
+    t = _THOUSANDS.sub("", t)
+    for sym, word in _SYMBOLS.items():
+        if sym in t:
+            t = t.replace(sym, word)
+    t = _DIGIT_LETTER.sub(" ", t)
+    t = _NON_WORD.sub(" ", t)
+    t = t.translate(_FINALS)
+    return " ".join(t.split())
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised tokens, stop words included (callers decide)."""
+    return normalize(text).split()
+
+
+def is_stop(token: str) -> bool:
+    if token in STOP_WORDS or (len(token) == 1 and not token.isdigit()):
+        return True
+    # A stop word behind one or two clitics: ומה, שמה, ומי, וגמ ...
+    for cut in (1, 2):
+        if len(token) > cut + 1 and all(c in PREFIX_LETTERS for c in token[:cut]):
+            if token[cut:] in STOP_WORDS:
+                return True
+    return False
+
+
+def content_tokens(text: str) -> list[str]:
+    """Normalised tokens without stop words."""
+    return [t for t in tokens(text) if not is_stop(t)]
+
+
+@lru_cache(maxsize=200_000)
+def variants(token: str) -> tuple[tuple[str, float], ...]:
+    """Index keys for one normalised token with the weight of each reading.
+
+    The surface form weighs 1; each stripped prefix letter and a stripped suffix lower the weight,
+    so an exact word always beats a guess at its stem. Digits and Latin words are not stripped.
+    """
+    out: dict[str, float] = {token: 1.0}
+    if not token or not ("\u05d0" <= token[0] <= "\u05ea"):
+        return tuple(out.items())
+    number = NUMBER_WORDS.get(token)
+    stems = [(token, 1.0)]
+    for cut in range(1, MAX_PREFIX + 1):
+        if len(token) - cut < MIN_STEM or token[cut - 1] not in PREFIX_LETTERS:
+            break
+        stems.append((token[cut:], 1.0 - 0.12 * cut))
+        number = number or NUMBER_WORDS.get(token[cut:])
+    for stem, w in stems:
+        if w > out.get(stem, 0.0):
+            out[stem] = w
+        for suf in SUFFIXES:
+            if stem.endswith(suf) and len(stem) - len(suf) >= MIN_SUFFIX_STEM:
+                base = stem[: -len(suf)]
+                ws = w - 0.15
+                if ws > out.get(base, 0.0):
+                    out[base] = ws
+                break
+    if number:
+        out[number] = max(out.get(number, 0.0), 0.9)
+    return tuple(out.items())
+
+
+_CLAUSE = re.compile(r"(?:^| )(?:[ובלמהש]{0,2})(?:סעיפ|סעיפי|סע)\s+(\d+)")
+
+
+def guarded_numbers(norm: str) -> set[str]:
+    """Numbers that are facts, not fuzz: decision numbers and years (3+ digits) and clause numbers
+    ("סעיף 3"). A candidate entry must contain every one of them to be allowed to answer."""
+    nums = {t for t in norm.split() if t.isdigit() and len(t) >= 3}
+    nums.update(_CLAUSE.findall(norm))
+    return nums
+
+
+def all_numbers(norm: str) -> set[str]:
+    """Every digit token of a normalised text, plus number words read as digits."""
+    out = set()
+    for t in norm.split():
+        if t.isdigit():
+            out.add(t.lstrip("0") or "0")
+    return out

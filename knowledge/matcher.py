@@ -1,0 +1,330 @@
+"""Question -> entries: a weighted inverted index, a rapidfuzz rerank, and a number guard.
+
+Why hand-written: the ranking must understand Hebrew variants (``knowledge.hebrew``), curator
+synonyms and numbers-as-facts, and it must cost in proportion to the question, not the base, so
+the index keeps, per key, numpy arrays of entry ids and precomputed BM25 impacts. The generic
+parts are libraries: numpy for the arithmetic, rapidfuzz for string similarity.
+"""
+from __future__ import annotations
+
+import math
+import re
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Literal, Sequence
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, variants
+from .schema import Entry, KnowledgeBase
+
+Decision = Literal["answer", "clarify", "unanswered"]
+
+# Field weights: what an entry is *about* (its questions and title) weighs more than its prose.
+W_TITLE, W_QUESTIONS, W_KEYWORDS, W_ANSWER, W_DOC = 2.0, 2.0, 1.5, 1.0, 0.5
+K1, B = 1.2, 0.6
+# How the final confidence blends coverage, fuzzy similarity and BM25 relative to the best.
+C_COV, C_FUZZ, C_BM25 = 0.45, 0.35, 0.20
+MAX_QUERY_TOKENS = 48  # a pasted 10,000-character message is cut to its first distinct words
+RERANK_K = 30
+_DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Calibrated on tests/eval (tuned split); see docs/matching.md for the figures."""
+
+    answer: float = 0.55
+    clarify: float = 0.35
+    margin: float = 0.06
+    sure: float = 0.80  # above this the margin is not required
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    entry_id: str
+    score: float  # combined confidence in [0, 1]
+    coverage: float  # idf-weighted share of the question's words found in the entry
+    fuzzy: float  # best rapidfuzz similarity to the entry's title or alternate questions
+    bm25: float
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    decision: Decision
+    candidates: tuple[Candidate, ...]
+    normalized: str
+    unknown_numbers: tuple[str, ...] = ()  # guarded numbers no entry of the base knows
+    unknown_decisions: tuple[str, ...] = ()  # "החלטה N" where no entry knows decision N
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def _decision_refs(norm_tokens: Sequence[str]) -> set[str]:
+    """Numbers written right after the word החלטה (also lists: "החלטות 546 2017 ו 3708")."""
+    refs: set[str] = set()
+    i = 0
+    while i < len(norm_tokens):
+        if _DECISION_WORD.match(norm_tokens[i]):
+            j = i + 1
+            while j < len(norm_tokens) and (norm_tokens[j].isdigit() or norm_tokens[j] in ("ו", "מס", "מספר")):
+                if norm_tokens[j].isdigit():
+                    refs.add(norm_tokens[j])
+                j += 1
+            i = j
+        else:
+            i += 1
+    return refs
+
+
+class _SynonymTagger:
+    """Adds one synthetic key per synonym group found in a token list, on both sides."""
+
+    def __init__(self, groups: Iterable[Sequence[str]]) -> None:
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for n, group in enumerate(groups):
+            for phrase in group:
+                toks = tuple(normalize(phrase).split())
+                if toks:
+                    self.by_first[toks[0]].append((toks, f"~{n}"))
+
+    def tags(self, toks: Sequence[str]) -> list[str]:
+        if not self.by_first:
+            return []
+        found: list[str] = []
+        for i, tok in enumerate(toks):
+            for key, _w in variants(tok):
+                for phrase, tag in self.by_first.get(key, ()):
+                    if tuple(toks[i + 1: i + len(phrase)]) == phrase[1:]:
+                        found.append(tag)
+        return found
+
+
+class Matcher:
+    """Built once per loaded base; immutable afterwards except for per-call scratch arrays."""
+
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+        self.kb = kb
+        self.thresholds = thresholds or Thresholds()
+        self.synonyms = _SynonymTagger(kb.synonyms)
+        self.ids: list[str] = list(kb.entries)
+        self._build(kb.entries.values())
+
+    # ---------------------------------------------------------------- index
+    def _entry_fields(self, e: Entry) -> list[tuple[str, float]]:
+        doc = self.kb.document(e.doc_id)
+        fields = [(e.title, W_TITLE), (" ".join(e.questions), W_QUESTIONS), (" ".join(e.keywords), W_KEYWORDS),
+                  (e.answer + " " + " ".join(e.checklist), W_ANSWER)]
+        extra = []
+        if doc is not None and doc.title != e.title:
+            extra.append(doc.title)
+        if e.clause:
+            extra.append(f"סעיף {e.clause}")
+        if e.decision_number:
+            extra.append(f"החלטה {e.decision_number}")
+        if extra:
+            fields.append((" ".join(extra), W_DOC))
+        return fields
+
+    def _build(self, entries: Iterable[Entry]) -> None:
+        postings_ids: dict[str, array] = defaultdict(lambda: array("i"))
+        postings_tf: dict[str, array] = defaultdict(lambda: array("f"))
+        lengths = array("f")
+        self.numbers: list[frozenset[str]] = []
+        self.decision_refs: list[frozenset[str]] = []
+        self.fuzz_texts: list[tuple[str, ...]] = []
+        known_numbers: set[str] = set()
+        known_decisions: set[str] = set()
+        for idx, e in enumerate(entries):
+            tf: dict[str, float] = defaultdict(float)
+            length = 0.0
+            nums: set[str] = set()
+            all_tokens: list[str] = []
+            for text, weight in self._entry_fields(e):
+                norm = normalize(text)
+                toks = norm.split()
+                all_tokens.extend(toks)
+                for tok in toks:
+                    if tok.isdigit():
+                        nums.add(tok)
+                    if is_stop(tok):
+                        continue
+                    length += weight
+                    for key, w in variants(tok):
+                        tf[key] += weight * w
+                for tag in self.synonyms.tags(toks):
+                    tf[tag] += weight
+            refs = _decision_refs(all_tokens)
+            if e.decision_number:
+                refs.add(str(e.decision_number))
+                nums.add(str(e.decision_number))
+            if e.decision_date:
+                nums.add(str(e.decision_date.year))
+            for key, value in tf.items():
+                postings_ids[key].append(idx)
+                postings_tf[key].append(value)
+            lengths.append(max(length, 1.0))
+            self.numbers.append(frozenset(nums))
+            self.decision_refs.append(frozenset(refs))
+            known_numbers.update(nums)
+            known_decisions.update(refs)
+            texts = [e.title, *e.questions]
+            self.fuzz_texts.append(tuple(" ".join(content_tokens(t)) for t in texts))
+        self.known_numbers = frozenset(known_numbers)
+        self.known_decisions = frozenset(known_decisions)
+        n = len(lengths)
+        self.n = n
+        lens = np.frombuffer(lengths, dtype=np.float32) if n else np.zeros(0, np.float32)
+        avg = float(lens.mean()) if n else 1.0
+        self.idf: dict[str, float] = {}
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for key, ids_arr in postings_ids.items():
+            ids = np.frombuffer(ids_arr, dtype=np.int32)
+            tfs = np.frombuffer(postings_tf[key], dtype=np.float32)
+            df = len(ids)
+            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            norm = K1 * (1.0 - B + B * lens[ids] / avg)
+            impact = (idf * tfs * (K1 + 1.0) / (tfs + norm)).astype(np.float32)
+            self.idf[key] = idf
+            self.postings[key] = (ids, impact)
+        self.idf_unknown = math.log(1.0 + (n + 0.5) / 0.5)
+        # Vocabulary for typo correction of unknown question words, bucketed by length.
+        vocab: dict[int, list[str]] = defaultdict(list)
+        for key in self.postings:
+            if len(key) >= 4 and "\u05d0" <= key[0] <= "\u05ea":
+                vocab[len(key)].append(key)
+        self.vocab = dict(vocab)
+        self._acc = np.zeros(n, np.float32)
+        self._cov = np.zeros(n, np.float32)
+        self._tmp = np.zeros(n, np.float32)
+        self._tmpc = np.zeros(n, np.float32)
+
+    # ---------------------------------------------------------------- query
+    def _query_keys(self, toks: list[str]) -> list[tuple[list[tuple[str, float]], float]]:
+        """Per question word: the index keys it may match with their weights, and its importance."""
+        out = []
+        seen: set[str] = set()
+        for tok in toks:
+            if tok in seen or is_stop(tok):
+                continue
+            seen.add(tok)
+            keys = [(k, w) for k, w in variants(tok) if k in self.postings]
+            if not keys and len(tok) >= 4 and not tok.isdigit():
+                keys = self._typo_keys(tok)
+            if keys:
+                importance = max(self.idf[k] for k, _ in keys)
+            else:
+                importance = self.idf_unknown
+            out.append((keys, importance))
+            if len(out) >= MAX_QUERY_TOKENS:
+                break
+        for tag in self.synonyms.tags(toks):
+            if tag in self.postings and tag not in seen:
+                seen.add(tag)
+                out.append(([(tag, 1.0)], 0.0))  # a synonym hit adds score, not a word to cover
+        return out
+
+    def _typo_keys(self, tok: str) -> list[tuple[str, float]]:
+        best: tuple[str, float] | None = None
+        for length in (len(tok) - 1, len(tok), len(tok) + 1):
+            choices = self.vocab.get(length)
+            if not choices:
+                continue
+            hit = process.extractOne(tok, choices, scorer=fuzz.ratio, score_cutoff=80)
+            if hit and (best is None or hit[1] > best[1]):
+                best = (hit[0], hit[1])
+        if best is None:
+            return []
+        return [(best[0], 0.7 * best[1] / 100.0)]
+
+    def search(self, text: str, k: int = 5) -> list[Candidate]:
+        return list(self.match(text, k=k).candidates)
+
+    def match(self, text: str, k: int = 5) -> Match:
+        norm = normalize(text[:4000])
+        toks = norm.split()
+        query = self._query_keys(toks)
+        guarded = guarded_numbers(norm)
+        drefs = _decision_refs(toks)
+        unknown = tuple(sorted(n for n in guarded if n not in self.known_numbers))
+        unknown_dec = tuple(sorted(n for n in drefs if n not in self.known_decisions))
+        if not query or unknown or unknown_dec or self.n == 0:
+            return Match("unanswered", (), norm, unknown, unknown_dec)
+
+        acc, cov, tmp, tmpc = self._acc, self._cov, self._tmp, self._tmpc
+        touched_all: list[np.ndarray] = []
+        total_importance = sum(imp for _, imp in query) or 1.0
+        for keys, importance in query:
+            touched = []
+            for key, w in keys:
+                ids, impact = self.postings[key]
+                tmp[ids] = np.maximum(tmp[ids], impact * w)
+                tmpc[ids] = np.maximum(tmpc[ids], w)
+                touched.append(ids)
+            if not touched:
+                continue
+            t = touched[0] if len(touched) == 1 else np.unique(np.concatenate(touched))
+            acc[t] += tmp[t]
+            if importance:
+                cov[t] += tmpc[t] * importance
+            tmp[t] = 0.0
+            tmpc[t] = 0.0
+            touched_all.append(t)
+        if not touched_all:
+            return Match("unanswered", (), norm)
+        cand = touched_all[0] if len(touched_all) == 1 else np.unique(np.concatenate(touched_all))
+        scores = acc[cand]
+        coverage = cov[cand] / total_importance
+        acc[cand] = 0.0
+        cov[cand] = 0.0
+
+        # Number guard: every guarded number and decision reference must belong to the entry.
+        if guarded or drefs:
+            keep = np.fromiter(
+                ((guarded <= self.numbers[i]) and (drefs <= self.decision_refs[i]) for i in cand.tolist()),
+                dtype=bool, count=len(cand))
+            cand, scores, coverage = cand[keep], scores[keep], coverage[keep]
+            if len(cand) == 0:
+                return Match("unanswered", (), norm)
+
+        top = min(RERANK_K, len(cand))
+        order = np.argpartition(-scores, top - 1)[:top] if len(cand) > top else np.arange(len(cand))
+        best_bm25 = float(scores.max())
+        qtext = " ".join(t for t in toks[:MAX_QUERY_TOKENS * 2] if not is_stop(t))[:400]
+        results = []
+        for j in order.tolist():
+            idx = int(cand[j])
+            fz = 0.0
+            if qtext:
+                for s in self.fuzz_texts[idx]:
+                    if s:
+                        fz = max(fz, _similarity(qtext, s))
+            bm = float(scores[j])
+            cv = min(float(coverage[j]), 1.0)
+            combined = C_COV * cv + C_FUZZ * fz + C_BM25 * (bm / best_bm25 if best_bm25 else 0.0)
+            results.append(Candidate(self.ids[idx], round(combined, 4), round(cv, 4), round(fz, 4), round(bm, 4)))
+        results.sort(key=lambda c: (-c.score, -c.bm25))
+        results = results[:k]
+        return Match(self.decide(results), tuple(results), norm)
+
+    def decide(self, results: Sequence[Candidate]) -> Decision:
+        if not results:
+            return "unanswered"
+        t = self.thresholds
+        best = results[0].score
+        runner = results[1].score if len(results) > 1 else 0.0
+        if best >= t.answer and (best - runner >= t.margin or best >= t.sure):
+            return "answer"
+        if best >= t.clarify:
+            return "clarify"
+        return "unanswered"
+
+
+def _similarity(query: str, text: str) -> float:
+    """Typo- and order-tolerant similarity in [0, 1]. token_set_ratio alone rewards a one-word
+    question contained in any long text, so it is blended with the order-free full comparison."""
+    return (0.5 * fuzz.token_set_ratio(query, text) + 0.5 * fuzz.token_sort_ratio(query, text)) / 100.0
