@@ -52,7 +52,8 @@ def kb_validate(settings: Settings) -> int:
     return 0
 
 
-def kb_stats(settings: Settings, out: TextIO = sys.stdout) -> int:
+def kb_stats(settings: Settings, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     kb = load_base(settings.kb_path)
     by_kind = Counter(d.kind for d in kb.documents)
     entries_by_kind = Counter(e.kind for e in kb.entries.values())
@@ -77,7 +78,8 @@ def kb_stats(settings: Settings, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def kb_check(settings: Settings, out: TextIO = sys.stdout) -> int:
+def kb_check(settings: Settings, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     from .selfcheck import check_base
 
     engine = Engine(settings.kb_path)

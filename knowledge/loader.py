@@ -94,11 +94,11 @@ def read_yaml(path: Path, label: str | None = None) -> tuple[Any, list[Problem]]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        what = exc.problem or str(exc)
-        if "python/" in str(exc) or "could not determine a constructor" in str(exc):
-            what = f"unsafe or unknown YAML tag refused ({exc.problem})"
-        elif exc.context:
-            what = f"{exc.context}; {exc.problem}"
+        if "could not determine a constructor" in str(exc):
+            tag = str(exc.problem).rsplit("tag ", 1)[-1]
+            return None, [Problem(f"unsafe or unknown YAML tag {tag} refused: only plain YAML is allowed",
+                                  file=name, line=line)]
+        what = f"{exc.context}; {exc.problem}" if exc.context else (exc.problem or str(exc))
         return None, [Problem(f"YAML syntax: {what} (check indentation and quotes)", file=name, line=line)]
     except yaml.YAMLError as exc:
         return None, [Problem(f"YAML error: {exc}", file=name)]

@@ -65,19 +65,26 @@ class Match:
 
 
 def _decision_refs(norm_tokens: Sequence[str]) -> set[str]:
-    """Numbers written right after the word החלטה (also lists: "החלטות 546 2017 ו 3708")."""
+    """Numbers written right after the word החלטה: one after the singular, a list after the
+    plural ("החלטות 546 2017 ו 3708"); a date after the number ("2025 23 9 2014") is not a ref."""
     refs: set[str] = set()
-    i = 0
-    while i < len(norm_tokens):
-        if _DECISION_WORD.match(norm_tokens[i]):
-            j = i + 1
-            while j < len(norm_tokens) and (norm_tokens[j].isdigit() or norm_tokens[j] in ("ו", "מס", "מספר")):
-                if norm_tokens[j].isdigit():
-                    refs.add(norm_tokens[j])
-                j += 1
-            i = j
-        else:
-            i += 1
+    for i, tok in enumerate(norm_tokens):
+        m = _DECISION_WORD.match(tok)
+        if not m:
+            continue
+        plural = m.group(1) == "החלטות"
+        j = i + 1
+        while j < len(norm_tokens) and norm_tokens[j] in ("מס", "מספר", "ממשלה"):
+            j += 1
+        while j < len(norm_tokens):
+            t = norm_tokens[j]
+            if t.isdigit() and len(t) >= 3:
+                refs.add(t)
+                if not plural:
+                    break
+            elif t != "ו":
+                break
+            j += 1
     return refs
 
 

@@ -1,0 +1,48 @@
+import pytest
+
+from knowledge.hebrew import content_tokens, guarded_numbers, is_stop, normalize, variants
+
+
+@pytest.mark.parametrize("a, b", [
+    ('צה"ל', "צה״ל"), ("צה״ל", "צהל"), ("ג'וינט", "ג׳וינט"), ("מחו\"ל", "מחו״ל"),
+    ("שָׁלוֹם", "שלום"), ("ב-2015", "ב 2015"), ("ב2015", "ב 2015"), ("1,000 ש\"ח", "1000 שח"),
+    ("\u202eשלום\u202c", "שלום"), ("\u200fמה\u200e", "מה"), ("Hello", "hello"), ("ערך", "ערכ"),
+    ("מיזם י.ה.ב", "מיזם י ה ב"), ("₪500", "שח 500"),
+])
+def test_normalize_unifies_variants(a, b):
+    assert normalize(a) == normalize(b)
+
+
+def test_normalize_handles_empty_emoji_and_marks():
+    assert normalize("") == ""
+    assert normalize("🙂🙂") == ""
+    assert normalize("\u200e\u200f\u202a\u202b") == ""
+
+
+def test_prefix_variants_reach_the_stem():
+    keys = dict(variants(normalize("ובהחלטות")))
+    assert "החלטות" in keys and keys["ובהחלטות"] == 1.0
+    assert keys["החלטות"] < 1.0
+    assert "החלט" in keys  # suffix stripped: החלטה / החלטת / החלטות meet here
+    assert "החלט" in dict(variants(normalize("החלטה")))
+
+
+def test_digits_and_latin_are_not_stripped():
+    assert variants("2015") == (("2015", 1.0),)
+    assert variants("wework") == (("wework", 1.0),)
+
+
+def test_number_words_read_as_digits():
+    assert "3" in dict(variants(normalize("שלישי")))
+    assert "3" in dict(variants(normalize("בשלב שלוש")[-4:]))
+
+
+def test_stop_words_with_clitics():
+    assert is_stop("מה") and is_stop("ומה") and is_stop("ש")
+    assert not is_stop("תקציב")
+    assert content_tokens("מה התקציב של ההחלטה?") == ["התקציב", "ההחלטה"]
+
+
+def test_guarded_numbers_are_decisions_years_and_clauses():
+    assert guarded_numbers(normalize("מה כתוב בסעיף 3 של החלטה 546 מ-2013")) == {"3", "546", "2013"}
+    assert guarded_numbers(normalize("מה עם 3 פארקים")) == set()

@@ -1,0 +1,88 @@
+import ast
+import time
+from pathlib import Path
+
+import pytest
+
+from knowledge.engine import Engine
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return Engine(DATA / "good").snapshot.matcher
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("כמה כסף יש בהחלטה 546", "dec-546-budget"),
+    ("ומה התקציב בהחלטה 546?", "dec-546-budget"),
+    ("תקציב 2025", "dec-2025-budget"),
+    ("מי משלם טיסות למשלחת", "visits-who-pays"),
+    ("מי משלם על הלינה של האורחים מחו״ל", "visits-who-pays"),
+    ("סיכום ביקור", "visits-summary"),
+    ("יישובי מטרה בהחלטה 546", "dec-546-localities"),
+])
+def test_matches_colloquial_questions(matcher, q, expected):
+    m = matcher.match(q)
+    assert m.best is not None and m.best.entry_id == expected, m
+
+
+def test_typos_still_find_the_entry(matcher):
+    m = matcher.match("מי משלם על הטיסוט של המשלחט")
+    assert m.best.entry_id == "visits-who-pays"
+
+
+def test_synonyms_join_both_sides(matcher):
+    # "מימון" appears in no entry; the synonym group [כסף, תקציב, מימון] carries it.
+    m = matcher.match("מימון החלטה 2025")
+    assert m.best.entry_id == "dec-2025-budget"
+
+
+def test_number_guard_never_answers_a_neighbour_decision(matcher):
+    m = matcher.match("מה התקציב של החלטה 547")
+    assert m.decision == "unanswered" and m.candidates == ()
+    assert m.unknown_numbers == ("547",)
+    m = matcher.match("החלטה 2025 תקציב")
+    assert all(c.entry_id.startswith("dec-2025") for c in m.candidates)
+
+
+def test_decision_word_binds_the_number(matcher):
+    # 2014 appears in 2025's date, but no entry is decision 2014.
+    m = matcher.match("מה התקציב של החלטה 2014")
+    assert m.decision == "unanswered" and m.unknown_decisions == ("2014",)
+
+
+def test_out_of_scope_is_not_answered(matcher):
+    for q in ("איך משלמים ארנונה", "מה שעות הפתיחה של הספרייה העירונית", "מי זכה במונדיאל"):
+        assert matcher.match(q).decision != "answer", q
+
+
+@pytest.mark.parametrize("text", ["", "🙂🙂🙂", "\u200e\u200f\u202b\u202c", "   ", "?!"])
+def test_degenerate_input_is_unanswered_without_error(matcher, text):
+    m = matcher.match(text)
+    assert m.decision == "unanswered" and m.candidates == ()
+
+
+def test_ten_thousand_characters_is_fast_and_safe(matcher):
+    text = ("מי משלם על הטיסות של המשלחת " * 400)[:10_000]
+    t0 = time.perf_counter()
+    m = matcher.match(text)
+    elapsed = time.perf_counter() - t0
+    assert m.best.entry_id == "visits-who-pays"
+    assert elapsed < 2.0  # generous bound against a hang; the real figure is in docs/benchmarks.md
+
+
+def test_knowledge_package_imports_no_chat_library():
+    root = Path(__file__).resolve().parents[2] / "knowledge"
+    banned = {"telegram", "pywa", "handlers", "bot"}
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in banned, f"{path} imports {name}"
