@@ -92,6 +92,31 @@ CURATOR_STATS = (
 )
 
 
+# Telegram adapter (handlers/telegram)
+HELLO_NAME = "היי {name} 👋"
+UNKNOWN_COMMAND = "אני לא מכיר את הפקודה הזאת. כתבו /help לרשימת הפקודות, או פשוט שאלו שאלה במילים."
+BROWSE_DECISIONS = "📜 החלטות ממשלה"
+BROWSE_PROGRAMMES = "🧭 תכניות ושלבים"
+BROWSE_VISITS = "✈️ אירוח משלחות"
+VOTE_UP = "👍 עזר"
+VOTE_DOWN = "👎 לא עזר"
+INLINE_OPEN_BOT = "לשאול את רשות בצ'אט פרטי"
+INLINE_MORE_IN_BOT = "פתיחה בבוט"
+CURATOR_OPEN_RECENT = "שאלות פתוחות: {count}. האחרונות ({shown}):"
+CURATOR_RELOAD_TRUNCATED = "… (ועוד)"
+# The public command menu (setMyCommands); curator commands are deliberately not listed.
+COMMAND_MENU = (
+    ("start", "פתיחה ודוגמאות"),
+    ("help", "איך משתמשים"),
+    ("decisions", "רשימת החלטות הממשלה"),
+    ("decision", "החלטה אחת וסעיפיה, למשל /decision 546"),
+    ("programmes", "תכניות ושלביהן"),
+    ("visits", "צ'קליסט לאירוח משלחת"),
+    ("search", "חיפוש חופשי"),
+    ("ask", "שאלה בקבוצה, למשל /ask מה התקציב של החלטה 546"),
+)
+
+
 def format_date(d: date | None) -> str:
     return f"{d.day}.{d.month}.{d.year}" if d else ""
 
@@ -113,3 +138,14 @@ def citation_text(c: "Citation") -> str:
     if c.url:
         parts.append(c.url)
     return f"📄 {SOURCE}: " + " · ".join(parts)
+
+# Curators: the daily digest (bot.curation.digest_text)
+DIGEST_TITLE = "📋 סיכום יומי לצוות הידע"
+DIGEST_TRAFFIC = "ב־24 השעות האחרונות: {total} שאלות – נענו {answered}, הבהרה {clarify}, ללא תשובה {unanswered}."
+DIGEST_NO_TRAFFIC = "ב־24 השעות האחרונות לא נשאלו שאלות."
+DIGEST_OPEN = "בתור: {rows} שאלות פתוחות ב־{groups} קבוצות. הגדולות:"
+DIGEST_GROUP = "• #{id} · {count} שאלות · {askers} שואלים – \"{example}\""
+DIGEST_CANDIDATE = " (אולי: {title})"
+DIGEST_DOWNVOTED = "👎 פריטים שקיבלו הכי הרבה משוב שלילי:"
+DIGEST_DOWNVOTED_LINE = "• {title} ({id}): 👎 {down} · 👍 {up}"
+DIGEST_HOWTO = "לטיפול: rashut unanswered list --grouped, ואז resolve / dismiss לפי מספר הקבוצה."

@@ -28,8 +28,7 @@ _FINALS = str.maketrans("ךםןףץ", "כמנפצ")
 _SYMBOLS = {"\u20aa": " שח ", "%": " אחוז "}
 
 PREFIX_LETTERS = frozenset("והבכלמש")
-MAX_PREFIX = 3
-MIN_STEM = 2
+MIN_STEM = 3
 # Suffixes tried longest first; a stem keeps at least 3 letters (so רשות -> רשו is allowed, but
 # short words are never reduced to noise).
 SUFFIXES = ("יות", "ויות", "ים", "ות", "ית", "יה", "ה", "ת", "י")
@@ -44,6 +43,8 @@ STOP_WORDS = frozenset(
     יהיה תהיה להיות כנ לא לו אפשר אפשרי רוצה רוצים רציתי צריכ צריכה צריכימ לדעת יודע יודעת יודעימ
     תגיד תגידי תגידו תגידו תסביר תסבירי תסבירו מישהו מישהי בעצמ בדיוק בערכ משהו דבר דברימ תודה בבקשה
     פה שמ כאנ עכשיו עוד כבר בכלל מאוד מאד הכי ממש פשוט נו טוב אוקיי אוקי בסדר היי הי
+    איזה איזו אילו אשר כאשר לאחר אחרי לפני בזמנ במהלכ ביותר יותר פחות אחד אחת אותו אותה אותמ
+    שלא שזה שהוא שהיא שהמ כדי בגלל למרות ללא בלי כמעט תמיד אז אולי הרבה מעט
     the a an of to in on for is are what who how when where which and or
     """.split()
 )
@@ -109,6 +110,23 @@ def content_tokens(text: str) -> list[str]:
     return [t for t in tokens(text) if not is_stop(t)]
 
 
+# Clitics come in a fixed order: ו, then ש (or כש / מש), then one of ב כ ל מ, then ה.
+_PREFIX_SLOTS = (("ו",), ("כש", "מש", "ש"), ("ב", "כ", "ל", "מ"), ("ה",))
+
+
+def _prefix_cuts(token: str) -> list[int]:
+    """Lengths of the plausible clitic prefixes of a token, shortest first (never the whole word)."""
+    cuts: list[int] = []
+    pos = 0
+    for slot in _PREFIX_SLOTS:
+        for p in slot:
+            if token.startswith(p, pos) and len(token) - pos - len(p) >= MIN_STEM:
+                pos += len(p)
+                cuts.append(pos)
+                break
+    return cuts
+
+
 @lru_cache(maxsize=200_000)
 def variants(token: str) -> tuple[tuple[str, float], ...]:
     """Index keys for one normalised token with the weight of each reading.
@@ -121,9 +139,7 @@ def variants(token: str) -> tuple[tuple[str, float], ...]:
         return tuple(out.items())
     number = NUMBER_WORDS.get(token)
     stems = [(token, 1.0)]
-    for cut in range(1, MAX_PREFIX + 1):
-        if len(token) - cut < MIN_STEM or token[cut - 1] not in PREFIX_LETTERS:
-            break
+    for cut in _prefix_cuts(token):
         stems.append((token[cut:], 1.0 - 0.12 * cut))
         number = number or NUMBER_WORDS.get(token[cut:])
     for stem, w in stems:

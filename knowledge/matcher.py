@@ -28,7 +28,11 @@ K1, B = 1.2, 0.6
 # How the final confidence blends coverage, fuzzy similarity and BM25 relative to the best.
 C_COV, C_FUZZ, C_BM25 = 0.45, 0.35, 0.20
 MAX_QUERY_TOKENS = 48  # a pasted 10,000-character message is cut to its first distinct words
-RERANK_K = 30
+RERANK_K = 20
+# A word whose postings exceed max(COMMON_DF, n * COMMON_FRACTION) only rescores candidates.
+COMMON_DF, COMMON_FRACTION = 2000, 0.01
+MIN_RARE = 2
+SCATTER_CAP = 2000
 _DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
 
 
@@ -141,11 +145,9 @@ class Matcher:
         postings_ids: dict[str, array] = defaultdict(lambda: array("i"))
         postings_tf: dict[str, array] = defaultdict(lambda: array("f"))
         lengths = array("f")
-        self.numbers: list[frozenset[str]] = []
-        self.decision_refs: list[frozenset[str]] = []
+        number_ids: dict[str, array] = defaultdict(lambda: array("i"))
+        decision_ids: dict[str, array] = defaultdict(lambda: array("i"))
         self.fuzz_texts: list[tuple[str, ...]] = []
-        known_numbers: set[str] = set()
-        known_decisions: set[str] = set()
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -175,20 +177,24 @@ class Matcher:
                 postings_ids[key].append(idx)
                 postings_tf[key].append(value)
             lengths.append(max(length, 1.0))
-            self.numbers.append(frozenset(nums))
-            self.decision_refs.append(frozenset(refs))
-            known_numbers.update(nums)
-            known_decisions.update(refs)
+            for num in nums:
+                number_ids[num].append(idx)
+            for num in refs:
+                decision_ids[num].append(idx)
             texts = [e.title, *e.questions]
             self.fuzz_texts.append(tuple(" ".join(content_tokens(t)) for t in texts))
-        self.known_numbers = frozenset(known_numbers)
-        self.known_decisions = frozenset(known_decisions)
+        # Entry ids (ascending) per number that entry states, and per decision it refers to.
+        self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
+        self.decision_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in decision_ids.items()}
         n = len(lengths)
         self.n = n
         lens = np.frombuffer(lengths, dtype=np.float32) if n else np.zeros(0, np.float32)
         avg = float(lens.mean()) if n else 1.0
         self.idf: dict[str, float] = {}
         self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # For very common keys, the SCATTER_CAP postings with the highest impact: what a common
+        # word contributes when it has to pick candidates.
+        self.heads: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for key, ids_arr in postings_ids.items():
             ids = np.frombuffer(ids_arr, dtype=np.int32)
             tfs = np.frombuffer(postings_tf[key], dtype=np.float32)
@@ -198,6 +204,10 @@ class Matcher:
             impact = (idf * tfs * (K1 + 1.0) / (tfs + norm)).astype(np.float32)
             self.idf[key] = idf
             self.postings[key] = (ids, impact)
+            if df > SCATTER_CAP:
+                top = np.argpartition(-impact, SCATTER_CAP)[:SCATTER_CAP]
+                top.sort()
+                self.heads[key] = (ids[top], impact[top])
         self.idf_unknown = math.log(1.0 + (n + 0.5) / 0.5)
         # Vocabulary for typo correction of unknown question words, bucketed by length.
         vocab: dict[int, list[str]] = defaultdict(list)
@@ -257,24 +267,42 @@ class Matcher:
         query = self._query_keys(toks)
         guarded = guarded_numbers(norm)
         drefs = _decision_refs(toks)
-        unknown = tuple(sorted(n for n in guarded if n not in self.known_numbers))
-        unknown_dec = tuple(sorted(n for n in drefs if n not in self.known_decisions))
+        unknown = tuple(sorted(n for n in guarded if n not in self.number_index))
+        unknown_dec = tuple(sorted(n for n in drefs if n not in self.decision_index))
         if not query or unknown or unknown_dec or self.n == 0:
             return Match("unanswered", (), norm, unknown, unknown_dec)
 
         acc, cov, tmp, tmpc = self._acc, self._cov, self._tmp, self._tmpc
-        touched_all: list[np.ndarray] = []
         total_importance = sum(imp for _, imp in query) or 1.0
-        for keys, importance in query:
+        # Rare words pick the candidates; very common words (only in big bases) then add their
+        # score to those candidates alone, so the cost follows the question, not the base.
+        sizes = [sum(len(self.postings[k][0]) for k, _ in keys) for keys, _ in query]
+        limit = max(COMMON_DF, int(self.n * COMMON_FRACTION))
+        order = sorted(range(len(query)), key=lambda i: sizes[i])
+        # The rarest words always pick candidates, even in a question made only of common words.
+        rare_idx = {i for n, i in enumerate(order) if sizes[i] <= limit or n < MIN_RARE}
+        rare = [q for i, q in enumerate(query) if i in rare_idx]
+        common = [q for i, q in enumerate(query) if i not in rare_idx]
+        touched_all: list[np.ndarray] = []
+        for keys, importance in rare:
+            if len(keys) == 1:  # one reading: add straight in, no per-word maximum needed
+                key, w = keys[0]
+                ids, impact = self.heads.get(key) or self.postings[key]
+                acc[ids] += impact * w
+                if importance:
+                    cov[ids] += w * importance
+                touched_all.append(ids)
+                continue
             touched = []
             for key, w in keys:
-                ids, impact = self.postings[key]
+                ids, impact = self.heads.get(key) or self.postings[key]
                 tmp[ids] = np.maximum(tmp[ids], impact * w)
                 tmpc[ids] = np.maximum(tmpc[ids], w)
                 touched.append(ids)
             if not touched:
                 continue
-            t = touched[0] if len(touched) == 1 else np.unique(np.concatenate(touched))
+            # Duplicated indices are harmless here: a fancy-indexed += applies once per index.
+            t = touched[0] if len(touched) == 1 else np.concatenate(touched)
             acc[t] += tmp[t]
             if importance:
                 cov[t] += tmpc[t] * importance
@@ -283,20 +311,34 @@ class Matcher:
             touched_all.append(t)
         if not touched_all:
             return Match("unanswered", (), norm)
-        cand = touched_all[0] if len(touched_all) == 1 else np.unique(np.concatenate(touched_all))
+        cand = np.unique(np.concatenate(touched_all)) if len(touched_all) > 1 else np.unique(touched_all[0])
         scores = acc[cand]
-        coverage = cov[cand] / total_importance
+        coverage = cov[cand]
         acc[cand] = 0.0
         cov[cand] = 0.0
+        for keys, importance in common:
+            best = np.zeros(len(cand), np.float32)
+            best_w = np.zeros(len(cand), np.float32)
+            for key, w in keys:
+                ids, impact = self.postings[key]
+                pos = np.searchsorted(ids, cand)
+                pos[pos >= len(ids)] = 0
+                hit = ids[pos] == cand
+                best = np.maximum(best, np.where(hit, impact[pos] * w, 0.0))
+                best_w = np.maximum(best_w, np.where(hit, w, 0.0))
+            scores = scores + best
+            coverage = coverage + best_w * importance
+        coverage = coverage / total_importance
 
         # Number guard: every guarded number and decision reference must belong to the entry.
-        if guarded or drefs:
-            keep = np.fromiter(
-                ((guarded <= self.numbers[i]) and (drefs <= self.decision_refs[i]) for i in cand.tolist()),
-                dtype=bool, count=len(cand))
+        for number in guarded:
+            keep = np.isin(cand, self.number_index[number], assume_unique=True)
             cand, scores, coverage = cand[keep], scores[keep], coverage[keep]
-            if len(cand) == 0:
-                return Match("unanswered", (), norm)
+        for number in drefs:
+            keep = np.isin(cand, self.decision_index[number], assume_unique=True)
+            cand, scores, coverage = cand[keep], scores[keep], coverage[keep]
+        if len(cand) == 0:
+            return Match("unanswered", (), norm)
 
         top = min(RERANK_K, len(cand))
         order = np.argpartition(-scores, top - 1)[:top] if len(cand) > top else np.arange(len(cand))

@@ -1,0 +1,2 @@
+"""Fixtures of the Telegram adapter tests; the harness itself lives in ``tg_harness``."""
+from tg_harness import app, engine, kb_dir, recorder, service, store, tg  # noqa: F401 - pytest fixtures
