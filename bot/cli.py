@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     _kb_arg(p)
 
+    p = sub.add_parser("eval", help="accuracy on the evaluation sets; fails below the bars")
+    p.add_argument("--set", choices=["tuned", "heldout", "all"], default="all")
+    p.add_argument("--quiet", action="store_true", help="no confusion list")
+    _kb_arg(p)
+
     p = sub.add_parser("stats", help="usage statistics from the store")
     p.add_argument("--days", type=int, default=30)
     _db_arg(p)

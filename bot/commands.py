@@ -24,6 +24,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return {"validate": kb_validate, "stats": kb_stats, "check": kb_check}[args.kb_command](settings)
     if cmd == "ask":
         return ask(args, settings)
+    if cmd == "eval":
+        return run_eval(args, settings)
     if cmd == "chat":
         return asyncio.run(console(settings))
     if cmd == "run":
@@ -147,3 +149,18 @@ async def console(settings: Settings) -> int:
     finally:
         await store.close()
     return 0
+
+
+# ---------------------------------------------------------------------- eval
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import SETS, evaluate, load_items
+
+    service = AnswerService(Engine(settings.kb_path))
+    names = list(SETS) if args.set == "all" else [args.set]
+    ok = True
+    for name in names:
+        report = evaluate(service, load_items(SETS[name]), name)
+        report.render(sys.stdout, confusions=not args.quiet)
+        ok &= report.passes()
+    print("PASS" if ok else "FAIL: below the bars")
+    return 0 if ok else 1

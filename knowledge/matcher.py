@@ -26,7 +26,7 @@ Decision = Literal["answer", "clarify", "unanswered"]
 W_TITLE, W_QUESTIONS, W_KEYWORDS, W_ANSWER, W_DOC = 2.0, 2.0, 1.5, 1.0, 0.5
 K1, B = 1.2, 0.6
 # How the final confidence blends coverage, fuzzy similarity and BM25 relative to the best.
-C_COV, C_FUZZ, C_BM25 = 0.45, 0.35, 0.20
+C_COV, C_FUZZ, C_OVERLAP, C_BM25 = 0.40, 0.30, 0.10, 0.20
 MAX_QUERY_TOKENS = 48  # a pasted 10,000-character message is cut to its first distinct words
 RERANK_K = 20
 # A word whose postings exceed max(COMMON_DF, n * COMMON_FRACTION) only rescores candidates.
@@ -40,10 +40,10 @@ _DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החל�
 class Thresholds:
     """Calibrated on tests/eval (tuned split); see docs/matching.md for the figures."""
 
-    answer: float = 0.55
-    clarify: float = 0.35
-    margin: float = 0.06
-    sure: float = 0.80  # above this the margin is not required
+    answer: float = 0.60
+    clarify: float = 0.42
+    margin: float = 0.0
+    sure: float = 0.75  # above this the margin is not required
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,17 +344,21 @@ class Matcher:
         order = np.argpartition(-scores, top - 1)[:top] if len(cand) > top else np.arange(len(cand))
         best_bm25 = float(scores.max())
         qtext = " ".join(t for t in toks[:MAX_QUERY_TOKENS * 2] if not is_stop(t))[:400]
+        qwords = [({k for k, _ in keys}, imp) for keys, imp in query if imp]
+        qkeys = set().union(*(ks for ks, _ in qwords)) if qwords else set()
         results = []
         for j in order.tolist():
             idx = int(cand[j])
-            fz = 0.0
+            fz = ov = 0.0
             if qtext:
                 for s in self.fuzz_texts[idx]:
                     if s:
                         fz = max(fz, _similarity(qtext, s))
+                        ov = max(ov, _overlap(qwords, qkeys, s))
             bm = float(scores[j])
             cv = min(float(coverage[j]), 1.0)
-            combined = C_COV * cv + C_FUZZ * fz + C_BM25 * (bm / best_bm25 if best_bm25 else 0.0)
+            combined = (C_COV * cv + C_FUZZ * fz + C_OVERLAP * ov
+                        + C_BM25 * (bm / best_bm25 if best_bm25 else 0.0))
             results.append(Candidate(self.ids[idx], round(combined, 4), round(cv, 4), round(fz, 4), round(bm, 4)))
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
@@ -371,6 +375,26 @@ class Matcher:
         if best >= t.clarify:
             return "clarify"
         return "unanswered"
+
+
+def _overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str) -> float:
+    """F1 of word overlap between the question and one alternate question, where two words meet
+    when any of their Hebrew readings (prefix/suffix variants) meet; recall is idf-weighted."""
+    words = text.split()
+    if not words or not qwords:
+        return 0.0
+    text_keys: set[str] = set()
+    matched = 0
+    for w in words:
+        ks = {k for k, _ in variants(w)}
+        text_keys |= ks
+        matched += not ks.isdisjoint(qkeys)
+    if not matched:
+        return 0.0
+    total = sum(imp for _, imp in qwords)
+    recall = sum(imp for ks, imp in qwords if not ks.isdisjoint(text_keys)) / total
+    precision = matched / len(words)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
 def _similarity(query: str, text: str) -> float:

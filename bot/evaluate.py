@@ -1,0 +1,113 @@
+"""``rashut eval``: accuracy of the real answer pipeline on the evaluation sets.
+
+In scope, only an ``answer`` with the expected entry counts (a ``clarify`` is a miss); out of
+scope, ``unanswered`` or ``clarify`` counts as abstention; smalltalk must come back as smalltalk.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import yaml
+
+from knowledge.errors import KnowledgeError, Problem
+
+from .service import AnswerService
+
+EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "eval"
+SETS = {"tuned": EVAL_DIR / "questions.yaml", "heldout": EVAL_DIR / "heldout.yaml"}
+BAR_IN_SCOPE = 0.95
+BAR_ABSTAIN = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    q: str
+    expect: str | None  # entry id, None (out of scope) or "smalltalk"
+    topic: str
+
+
+@dataclass
+class Report:
+    name: str
+    in_scope: int = 0
+    correct: int = 0
+    out_scope: int = 0
+    abstained: int = 0
+    smalltalk: int = 0
+    smalltalk_ok: int = 0
+    clarified_in_scope: int = 0
+    per_topic: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    confusions: list[tuple[str, str, str, str | None, float]] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def abstention(self) -> float:
+        return self.abstained / self.out_scope if self.out_scope else 1.0
+
+    def passes(self) -> bool:
+        return self.accuracy >= BAR_IN_SCOPE and self.abstention >= BAR_ABSTAIN
+
+    def render(self, out: TextIO, confusions: bool = True) -> None:
+        print(f"== {self.name}: {self.in_scope} in scope, {self.out_scope} out of scope, "
+              f"{self.smalltalk} smalltalk", file=out)
+        print(f"in-scope top-1 accuracy: {self.accuracy:.3f} ({self.correct}/{self.in_scope}; "
+              f"{self.clarified_in_scope} were clarify)  bar {BAR_IN_SCOPE}", file=out)
+        print(f"out-of-scope abstention: {self.abstention:.3f} ({self.abstained}/{self.out_scope})  bar {BAR_ABSTAIN}",
+              file=out)
+        if self.smalltalk:
+            print(f"smalltalk recognised: {self.smalltalk_ok}/{self.smalltalk}", file=out)
+        print("per topic:", file=out)
+        for topic, (ok, n) in sorted(self.per_topic.items()):
+            print(f"  {topic:<20} {ok:>3}/{n:<3} {ok / n:.3f}", file=out)
+        if confusions and self.confusions:
+            print("confusions (question | expected | got kind | got entry | score):", file=out)
+            for q, exp, kind, got, score in self.confusions:
+                print(f"  {q} | {exp} | {kind} | {got} | {score:.3f}", file=out)
+
+
+def load_items(path: Path) -> list[Item]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise KnowledgeError(Problem("an evaluation set must be a list of {q, expect, topic}", file=str(path)))
+    items = []
+    for i, raw in enumerate(data, 1):
+        if not isinstance(raw, dict) or not isinstance(raw.get("q"), str) or "topic" not in raw:
+            raise KnowledgeError(Problem(f"item {i} must have q, expect and topic", file=str(path)))
+        items.append(Item(raw["q"], raw.get("expect"), str(raw["topic"])))
+    return items
+
+
+def evaluate(service: AnswerService, items: list[Item], name: str) -> Report:
+    rep = Report(name)
+    known = service.engine.snapshot.kb.entries
+    for item in items:
+        reply, _ = service.respond(item.q)
+        if item.expect == "smalltalk":
+            rep.smalltalk += 1
+            ok = reply.kind == "smalltalk"
+            rep.smalltalk_ok += ok
+        elif item.expect is None:
+            rep.out_scope += 1
+            ok = reply.kind in ("unanswered", "clarify")
+            rep.abstained += ok
+        else:
+            if item.expect not in known:
+                raise KnowledgeError(Problem(f"expected entry '{item.expect}' does not exist (question '{item.q}')",
+                                             file=name))
+            rep.in_scope += 1
+            ok = reply.kind == "answer" and reply.entry_id == item.expect
+            rep.correct += ok
+            rep.clarified_in_scope += reply.kind == "clarify"
+        topic = rep.per_topic[item.topic]
+        topic[0] += ok
+        topic[1] += 1
+        if not ok:
+            got = reply.entry_id or (reply.options[0].entry_id if reply.options else None)
+            rep.confusions.append((item.q, str(item.expect), reply.kind, got, reply.score))
+    return rep
