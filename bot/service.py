@@ -13,7 +13,7 @@ from typing import Any
 
 from knowledge.engine import Engine, Snapshot
 from knowledge.errors import RashutError
-from knowledge.hebrew import normalize
+from knowledge.hebrew import is_stop, normalize
 from knowledge.matcher import Match
 from knowledge.schema import Document, Entry
 
@@ -27,29 +27,38 @@ log = logging.getLogger(__name__)
 MAX_OPTIONS = 3
 CLARIFY_MIN = 0.25  # a did-you-mean option must score at least this
 
-_GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "בוקר", "ערב", "צהריימ", "צהרימ", "טוב", "נשמע",
-              "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "מה", "יום", "נעימ", "ערבטוב", "בוקרטוב"}
+_GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "בוקר", "ערב", "צהריימ", "צהרימ", "טוב", "טובימ",
+              "טובה", "נשמע", "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "יומ", "נעימ", "מה", "איכ",
+              "הולכ", "מצב", "מהמצב", "שבוע", "שבת", "חג", "שמח"}
 _THANKS = {"תודה", "תודות", "רבה", "תנקס", "thanks", "thx", "thank", "you", "יישר", "ישר", "כח", "כוח", "אלופ",
-           "אלופימ", "מעולה", "סבבה", "מצוינ", "מצויינ", "אחלה", "תותח", "ok", "אוקיי", "אוקי", "מגניב"}
-_BYE = {"ביי", "להתראות", "bye", "לילה", "שבוע", "שבת", "שלומ"}
+           "אלופימ", "אלופה", "מעולה", "סבבה", "מצוינ", "מצויינ", "אחלה", "תותח", "תותחימ", "ok", "אוקיי", "אוקי",
+           "מגניב", "עזרת", "עזרתמ", "עזרה", "העזרה", "עזרתכ", "מושלמ", "נהדר", "יופי"}
+_BYE = {"ביי", "להתראות", "bye", "לילה", "נתראה", "יאללה", "בהצלחה"}
 _THANKS_EMOJI = set("👍🙏❤️💙🌹😊🙂👌💪🔥✨")
 
 
 def _smalltalk(text: str, norm: str) -> str | None:
-    """The smalltalk text for greetings, thanks and goodbyes, or None for a real question."""
+    """The smalltalk text for greetings, thanks and goodbyes, or None for a real question.
+
+    A message is smalltalk when every word is a greeting/thanks/goodbye word or a stop word, so
+    "שלום, מה התקציב של 546?" is still a question.
+    """
     toks = norm.split()
     if not toks:
         if any(ch in _THANKS_EMOJI for ch in text):
             return texts.SMALLTALK_THANKS
         return texts.EMPTY_QUESTION
-    if len(toks) > 6:
+    if len(toks) > 8:
+        return None
+    small = _THANKS | _GREETINGS | _BYE
+    if any(t not in small and not is_stop(t) for t in toks):
         return None
     words = set(toks)
-    if words <= _THANKS | _GREETINGS | _BYE and words & _THANKS:
+    if words & _THANKS:
         return texts.SMALLTALK_THANKS
-    if words <= _BYE | {"טוב"} and words & {"ביי", "להתראות", "bye", "לילה"}:
+    if words & _BYE or words >= {"לילה", "טוב"}:
         return texts.SMALLTALK_BYE
-    if words <= _GREETINGS | {"מה", "נשמע", "איך", "הולכ"}:
+    if words & _GREETINGS:
         return texts.SMALLTALK_GREETING
     return None
 

@@ -66,6 +66,64 @@ for _digit, _words in {
     for _w in _words.split():
         NUMBER_WORDS[_w] = _digit
 
+# Compositional number words ("חמש מאות ארבעים ושש" = 546, "אלפיים עשרים וחמש" = 2025), after
+# normalisation (finals folded). Only spans that contain a tens, hundreds or thousands word are
+# read, so "אחד היעדים" stays a word.
+_UNITS = {"אחד": 1, "אחת": 1, "שתיימ": 2, "שניימ": 2, "שני": 2, "שתי": 2, "שלוש": 3, "שלושה": 3, "שלושת": 3,
+          "ארבע": 4, "ארבעה": 4, "ארבעת": 4, "חמש": 5, "חמישה": 5, "חמשת": 5, "שש": 6, "שישה": 6, "ששת": 6,
+          "שבע": 7, "שבעה": 7, "שבעת": 7, "שמונה": 8, "שמונת": 8, "תשע": 9, "תשעה": 9, "תשעת": 9, "עשר": 10,
+          "עשרה": 10}
+_TENS = {"עשרימ": 20, "שלושימ": 30, "ארבעימ": 40, "חמישימ": 50, "שישימ": 60, "שבעימ": 70, "שמונימ": 80,
+         "תשעימ": 90}
+_HUNDREDS = {"מאה": 100, "מאתיימ": 200}
+_THOUSAND_WORDS = {"אלפ": 1000, "אלפיימ": 2000}
+
+
+def _number_value(word: str) -> tuple[str, int] | None:
+    w = word[1:] if word.startswith("ו") and len(word) > 2 and word[1:] in {**_UNITS, **_TENS, **_HUNDREDS} else word
+    for kind, table in (("unit", _UNITS), ("ten", _TENS), ("hundred", _HUNDREDS), ("thousand", _THOUSAND_WORDS)):
+        if w in table:
+            return kind, table[w]
+    if w in ("מאות",):
+        return "hundreds", 100
+    if w in ("אלפימ",):
+        return "thousands", 1000
+    return None
+
+
+def read_number_words(norm: str) -> str:
+    """Replace spans of Hebrew number words in a normalised text by their digits."""
+    toks = norm.split()
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        total, current, j, big = 0, 0, i, False
+        while j < len(toks):
+            v = _number_value(toks[j])
+            if v is None:
+                break
+            kind, value = v
+            if kind == "hundreds":
+                current = (current or 1) * 100
+                big = True
+            elif kind == "thousands":
+                total += (current or 1) * 1000
+                current, big = 0, True
+            elif kind == "thousand":
+                total += value
+                current, big = 0, True
+            else:
+                big = big or kind in ("ten", "hundred")
+                current += value
+            j += 1
+        if big and j - i >= 1:
+            out.append(str(total + current))
+            i = j
+        else:
+            out.append(toks[i])
+            i += 1
+    return " ".join(out)
+
 
 def normalize(text: str) -> str:
     """Canonical matching form: NFKC, no niqqud or bidi marks, quotes and finals folded,
@@ -86,7 +144,7 @@ def normalize(text: str) -> str:
     t = _DIGIT_LETTER.sub(" ", t)
     t = _NON_WORD.sub(" ", t)
     t = t.translate(_FINALS)
-    return " ".join(t.split())
+    return read_number_words(" ".join(t.split()))
 
 
 def tokens(text: str) -> list[str]:
