@@ -38,13 +38,19 @@ async def test_clause_in_citation(service):
 @pytest.mark.parametrize("text, expected", [
     ("שלום", texts.SMALLTALK_GREETING), ("היי!", texts.SMALLTALK_GREETING), ("בוקר טוב", texts.SMALLTALK_GREETING),
     ("תודה רבה!!", texts.SMALLTALK_THANKS), ("תודה", texts.SMALLTALK_THANKS), ("👍", texts.SMALLTALK_THANKS),
-    ("ביי", texts.SMALLTALK_BYE), ("", texts.EMPTY_QUESTION), ("🤔🤔", texts.EMPTY_QUESTION),
+    ("ביי", texts.SMALLTALK_BYE), ("לילה טוב", texts.SMALLTALK_BYE), ("ערב טוב", texts.SMALLTALK_GREETING),
+    ("תודה, עזרת מאוד", texts.SMALLTALK_THANKS), ("", texts.EMPTY_QUESTION), ("🤔🤔", texts.EMPTY_QUESTION),
     ("\u200e\u200f", texts.EMPTY_QUESTION),
 ])
 async def test_smalltalk_is_not_logged(service, store, text, expected):
     r = await service.handle(Question(text))
     assert r.kind == "smalltalk" and r.text == expected
     assert await store.unanswered() == []
+
+
+async def test_greeting_with_a_question_is_a_question(service):
+    r = await service.handle(Question("שלום, מה התקציב של החלטה 546?"))
+    assert r.kind == "answer" and r.entry_id == "dec-546-budget"
 
 
 async def test_unanswered_is_logged_with_candidates_and_hashed_user(service, store):

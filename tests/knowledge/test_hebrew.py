@@ -46,3 +46,16 @@ def test_stop_words_with_clitics():
 def test_guarded_numbers_are_decisions_years_and_clauses():
     assert guarded_numbers(normalize("מה כתוב בסעיף 3 של החלטה 546 מ-2013")) == {"3", "546", "2013"}
     assert guarded_numbers(normalize("מה עם 3 פארקים")) == set()
+
+
+@pytest.mark.parametrize("words, digits", [
+    ("החלטה חמש מאות ארבעים ושש", "החלטה 546"), ("החלטה אלפיים עשרים וחמש", "החלטה 2025"),
+    ("שלושת אלפים שבע מאות ושמונה", "3708"), ("מאה נציגים", "100 נציגימ"), ("עשרים ואחת", "21"),
+])
+def test_compound_number_words_become_digits(words, digits):
+    assert normalize(words) == digits
+
+
+def test_single_small_number_words_stay_words():
+    assert normalize("אחד היעדים") == "אחד היעדימ"
+    assert normalize("שלב שלוש") == "שלב שלוש"
