@@ -31,11 +31,11 @@ PREFIX_LETTERS = frozenset("והבכלמש")
 MIN_STEM = 3
 # Suffixes tried longest first; a stem keeps at least 3 letters (so רשות -> רשו is allowed, but
 # short words are never reduced to noise).
-SUFFIXES = ("יות", "ויות", "ים", "ות", "ית", "יה", "ה", "ת", "י")
+SUFFIXES = ("ויות", "יות", "ימ", "ות", "ית", "יה", "ה", "ת", "י")  # after final-letter folding
 MIN_SUFFIX_STEM = 3
 
-# Words that carry no topic in a question. Compared after normalisation (finals folded).
-STOP_WORDS = frozenset(
+# Words that carry no topic in a question. Compared after normalisation, so finals are folded here.
+STOP_WORDS = frozenset(w.translate(str.maketrans("ךםןףץ", "כמנפצ")) for w in
     """
     מה מי איך למה מדוע מתי איפה היכנ כמה האמ האם של את אתה אתמ אתנ אני אנחנו הוא היא המ הנ זה זו זאת
     יש אינ אנ או גמ כי אמ אבל רק כל כמו אל על עמ עד אצל בינ לפי לגבי בנוגע אודות עבור כדי שלי שלנו
