@@ -22,8 +22,8 @@ from bot.settings import Settings
 from bot.store import Store
 from knowledge.errors import SettingsError
 
-from .curator import CuratorHandlers
-from .deps import HANDLER_ATTR, App, Deps, named
+from .curator import CALLBACK_PATTERN, CuratorHandlers
+from .deps import DEPS_KEY, HANDLER_ATTR, App, Deps, named
 from .handlers import ChatHandlers
 from .inline import InlineHandlers
 from .render import render_text
@@ -110,6 +110,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 def register(app: App, deps: Deps) -> None:
     """Wire every handler. Order matters: the first matching handler of a group wins."""
     chat, curator, inline = ChatHandlers(deps), CuratorHandlers(deps), InlineHandlers(deps)
+    app.bot_data[DEPS_KEY] = deps  # the runner sets deps.reloader at start-up (runner.lifecycle)
     new_message = filters.UpdateType.MESSAGE  # edits and channel posts are not questions
     app.add_handler(TypeHandler(Update, Dedupe(deps.store)), group=-1)
 
@@ -120,6 +121,9 @@ def register(app: App, deps: Deps) -> None:
         who = new_message & filters.User(user_id=deps.settings.curator_ids) & where
         for name in CURATOR_COMMANDS:
             app.add_handler(CommandHandler(name, named(f"curator.{name}", getattr(curator, name)), filters=who))
+        # the queue's 📎/🗑 buttons, before the generic callback handler; the handler checks the
+        # presser is a curator and answers anyone else exactly like a stale button
+        app.add_handler(CallbackQueryHandler(named("curator.button", curator.button), pattern=CALLBACK_PATTERN))
 
     for name, callback in (("start", chat.start), ("help", chat.help), ("decisions", chat.decisions),
                            ("decision", chat.decision), ("programmes", chat.programmes),

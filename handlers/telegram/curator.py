@@ -1,37 +1,65 @@
-"""Curator commands: /unanswered, /reload, /stats, for the allow-listed numeric user ids only.
+"""Curator commands and buttons: /unanswered, /reload, /stats and the queue's 📎/🗑 buttons,
+for the allow-listed numeric user ids only; and what the bot sends to the curators unasked
+(reload results from the watcher, the daily digest).
 
-These handlers are registered behind a user filter (see ``app.register``), so for anyone else the
+The commands are registered behind a user filter (see ``app.register``), so for anyone else the
 command falls through to the same path as any unknown command: no "not allowed", no hint that
-they exist. The rendering functions are pure so they can be tested and replaced on their own
-(the grouped view of the queue will replace ``render_unanswered``).
+they exist. The buttons (``cr:<group>:<entry>`` attach, ``cd:<group>`` dismiss) check the
+presser's id and answer anyone else exactly like a stale button. The rendering functions are pure
+so they can be tested on their own.
+
+Every action runs the code the command line runs (``bot.curation``): resolving edits the YAML file
+after validating the whole base with the edit, then the base is reloaded through the watcher's
+``KnowledgeReloader`` (one reload at a time) when there is one, or ``Engine.reload`` otherwise.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from telegram import Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.store import UnansweredRow
+from bot.curation import CurationError, EditError, ResolveResult, digest_text, dismiss_group, resolve_group
+from bot.grouping import Group, grouped
+from bot.reloader import KnowledgeReloader, ReloadResult
+from bot.settings import Settings
+from bot.store import Store, UnansweredRow
+from knowledge.engine import Engine, Snapshot
 from knowledge.errors import KnowledgeError
 
 from .deps import Deps
-from .render import MAX_MESSAGE, Line, esc, isolate, pack, render_html_lines, tg_len, with_markup
-from .send import answer
+from .render import (MAX_CALLBACK_BYTES, MAX_MESSAGE, Chunk, Line, esc, isolate, label, pack, render_html_lines,
+                     render_text, tg_len, with_markup)
+from .send import answer, send_chunks, thread_of
 
 log = logging.getLogger(__name__)
 
 UNANSWERED_SHOWN = 10
+GROUPS_SHOWN = 8
 QUESTION_PREVIEW = 200
+BUTTON_TITLE = 28  # characters of the entry title on a 📎 button
 RELOAD_ERRORS_SHOWN = 40
+ERROR_TEXT_CHARS = 3000  # an action's error text in the chat (the full text is in the log)
+CALLBACK_PATTERN = r"^c[rd]:"  # the curators' buttons; app.register puts their handler first
+_ATTACH_RE = re.compile(r"^cr:(\d{1,18}):([^:\s]+)$")
+_DISMISS_RE = re.compile(r"^cd:(\d{1,18})$")
+# Set while a curator's own /reload or button reloads: they see the result in their chat, so the
+# reloader's broadcast to the curators is skipped for that reload (the watcher's are not).
+_EXPLICIT: ContextVar[bool] = ContextVar("rashut_explicit_reload", default=False)
 
 
 def render_unanswered(rows: Sequence[UnansweredRow], total: int, limit: int = UNANSWERED_SHOWN) -> str:
-    """The open queue as HTML: the count, then the newest questions (escaped, bidi-isolated)."""
+    """The open queue flat, as HTML: the count, then the newest questions (escaped, bidi-isolated).
+
+    /unanswered shows the grouped view (``render_groups``); this one stays for a row-by-row look."""
     if total == 0:
         return esc(texts.CURATOR_NO_OPEN)
     shown = list(rows[:limit])
@@ -49,12 +77,17 @@ def render_unanswered(rows: Sequence[UnansweredRow], total: int, limit: int = UN
     return "\n".join(lines)
 
 
-def render_reload_error(exc: KnowledgeError, limit: int = MAX_MESSAGE) -> str:
-    """The failed reload: every file:line problem that fits, escaped, then a "more" marker."""
+def render_reload_error(exc: KnowledgeError | str, limit: int = MAX_MESSAGE) -> str:
+    """The failed reload: every file:line problem that fits, escaped, then a "more" marker.
+
+    Takes the ``KnowledgeError`` itself, or the rendered problems one per line (what the reloader
+    hands to ``on_error``)."""
     head, _, tail = texts.CURATOR_RELOAD_FAILED.partition("{errors}")
     frame = tg_len(esc(head)) + tg_len(esc(tail)) + len("<pre></pre>")
-    problems = [str(p) for p in exc.problems[:RELOAD_ERRORS_SHOWN]]
-    more = len(exc.problems) > len(problems)
+    found = ([str(p) for p in exc.problems] if isinstance(exc, KnowledgeError)
+             else [line for line in exc.splitlines() if line.strip()])
+    problems = found[:RELOAD_ERRORS_SHOWN]
+    more = len(found) > len(problems)
     room = limit - frame - tg_len(texts.CURATOR_RELOAD_TRUNCATED) - 2
     kept: list[str] = []
     used = 0
@@ -78,6 +111,198 @@ def render_stats(stats: dict[str, Any]) -> str:
         up=sum(int(r[1] or 0) for r in feedback), down=sum(int(r[2] or 0) for r in feedback)))
 
 
+# ---------------------------------------------------------------------- the grouped queue
+def cb_attach(group_id: int, entry_id: str) -> str | None:
+    """``cr:<group>:<entry>``, or None when it would not fit Telegram's 64 bytes (no button then)."""
+    data = f"cr:{group_id}:{entry_id}"
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        log.warning("attach button for group %s dropped: callback data over %d bytes", group_id,
+                    MAX_CALLBACK_BYTES)
+        return None
+    return data
+
+
+def cb_dismiss(group_id: int) -> str:
+    return f"cd:{group_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CuratorPress:
+    """A parsed curator button: ``attach`` a group to an entry, or ``dismiss`` it."""
+
+    action: str  # "attach" | "dismiss"
+    group_id: int
+    entry_id: str | None = None
+
+
+def parse_curator_callback(data: str | None) -> CuratorPress | None:
+    if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        return None
+    if found := _ATTACH_RE.match(data):
+        return CuratorPress("attach", int(found.group(1)), found.group(2))
+    if found := _DISMISS_RE.match(data):
+        return CuratorPress("dismiss", int(found.group(1)))
+    return None
+
+
+def _short(text: str, size: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def group_buttons(group: Group) -> list[InlineKeyboardButton]:
+    """📎 (when there is a candidate entry and its datum fits) and 🗑, labelled with the group number."""
+    row = []
+    if group.best_entry:
+        data = cb_attach(group.id, group.best_entry)
+        if data:
+            title = _short(group.best_title or group.best_entry, BUTTON_TITLE)
+            row.append(InlineKeyboardButton(label(texts.CURATOR_ATTACH_BUTTON.format(id=group.id, title=title)),
+                                            callback_data=data))
+    row.append(InlineKeyboardButton(texts.CURATOR_DISMISS_BUTTON.format(id=group.id),
+                                    callback_data=cb_dismiss(group.id)))
+    return row
+
+
+def render_groups(groups: Sequence[Group], limit: int = GROUPS_SHOWN) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The grouped queue, largest first, as line-balanced HTML plus one row of buttons per group."""
+    if not groups:
+        return esc(texts.CURATOR_NO_OPEN), None
+    shown = list(groups[:limit])
+    head = texts.CURATOR_GROUPS_TITLE.format(rows=sum(g.count for g in groups), groups=len(groups), shown=len(shown))
+    lines = [f"<b>{esc(head)}</b>"]
+    for g in shown:
+        lines.append("")
+        lines.append(f"<b>#{g.id}</b> · {esc(texts.CURATOR_GROUP_HEAD.format(count=g.count, askers=g.askers))}")
+        examples = g.examples
+        if examples:
+            lines.append(f"   {isolate(_short(examples[0], QUESTION_PREVIEW))}")
+        if g.best_entry:
+            title = g.best_title or g.best_entry
+            lines.append(f"   <i>{esc(texts.CURATOR_GROUP_CANDIDATE)} {isolate(title)} "
+                         f"({esc(g.best_entry)}, {g.best_score:.2f})</i>")
+        else:
+            lines.append(f"   <i>{esc(texts.CURATOR_GROUP_NO_CANDIDATE)}</i>")
+    lines.append("")
+    lines.append(f"<i>{esc(texts.CURATOR_GROUPS_HOWTO)}</i>")
+    if any(g.best_entry is None for g in shown):
+        lines.append(f"<i>{esc(texts.CURATOR_GROUPS_DRAFT_HOWTO)}</i>")
+    rows = [group_buttons(g) for g in shown]
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def render_attached(result: ResolveResult, snapshot: Snapshot) -> str:
+    """What attaching did: phrasings added to which entry, rows closed, the version now serving."""
+    entry = snapshot.kb.entry(result.entry_id)
+    title = entry.title if entry is not None else result.entry_id
+    lines = [esc(texts.CURATOR_ATTACHED.format(group=result.group_id, added=len(result.added), title=title,
+                                               entry=result.entry_id, rows=result.rows,
+                                               version=snapshot.version))]
+    if result.existing or result.claimed or result.too_long:
+        lines.append(esc(texts.CURATOR_ATTACH_SKIPPED.format(existing=len(result.existing),
+                                                             claimed=len(result.claimed),
+                                                             too_long=len(result.too_long))))
+    return "\n".join(lines)
+
+
+def render_action_error(exc: Exception) -> str:
+    """A refused action: the error text, escaped, in <pre>, short enough for one message."""
+    text = exc.render(limit=RELOAD_ERRORS_SHOWN) if isinstance(exc, KnowledgeError) else str(exc)
+    if len(text) > ERROR_TEXT_CHARS:
+        text = text[: ERROR_TEXT_CHARS - 1] + "…"
+    return f"{esc(texts.CURATOR_ACTION_FAILED)}\n<pre>{esc(text)}</pre>"
+
+
+def render_reload_ok(snapshot: Snapshot) -> str:
+    return esc(texts.CURATOR_RELOAD_OK.format(entries=len(snapshot.kb.entries), documents=len(snapshot.kb.documents),
+                                              version=snapshot.version))
+
+
+def html_chunks(html: str, *, per_line: bool = True) -> list[Chunk]:
+    """Curator HTML as messages; ``per_line`` when tags are balanced on every line (safe to split)."""
+    return render_html_lines(html) if per_line else with_markup(pack([[Line(raw=html)]]), None)
+
+
+# ---------------------------------------------------------------------- reloading
+async def reload_knowledge(deps: Deps) -> ReloadResult:
+    """Reload for a curator's /reload or button: through the reloader (serialised with the watcher)
+    when there is one, else ``Engine.reload`` in a thread. The curator gets the result in their
+    chat, so the reloader's broadcast is skipped for this one reload."""
+    if deps.reloader is not None:
+        token = _EXPLICIT.set(True)
+        try:
+            return await deps.reloader.reload_now()
+        finally:
+            _EXPLICIT.reset(token)
+    engine = deps.service.engine
+    try:
+        snap = await asyncio.to_thread(engine.reload)
+    except KnowledgeError as exc:
+        log.warning("reload refused: %d problem(s); keeping version %d", len(exc.problems),
+                    engine.snapshot.version)
+        return ReloadResult(False, engine.snapshot, exc.render())
+    log.info("knowledge reloaded: version %d, %d entries", snap.version, len(snap.kb.entries))
+    return ReloadResult(True, snap)
+
+
+# ---------------------------------------------------------------------- messages to the curators
+class CuratorNotifier:
+    """Sends to the curators unasked: to ``CURATOR_CHAT_ID`` when set, else privately to each
+    curator id. A failed send (a curator who never opened the bot, a chat the bot left) is logged
+    and skipped; it never stops reloading or the digest."""
+
+    def __init__(self, bot: Bot, settings: Settings) -> None:
+        self.bot = bot
+        self.settings = settings
+
+    def destinations(self) -> list[int]:
+        if self.settings.curator_chat_id is not None:
+            return [self.settings.curator_chat_id]
+        return sorted(self.settings.curator_ids)
+
+    async def send(self, chunks: Sequence[Chunk]) -> int:
+        """Send to every destination; returns how many received it."""
+        delivered = 0
+        for chat_id in self.destinations():
+            try:
+                await send_chunks(self.bot, chat_id, chunks)
+                delivered += 1
+            except TelegramError as exc:
+                log.warning("could not send a curator notice to chat %s: %r", chat_id, exc)
+        return delivered
+
+    async def reload_failed(self, errors: str) -> None:
+        """``KnowledgeReloader.on_error``: the file:line problems, once per failed reload."""
+        if not _EXPLICIT.get():
+            await self.send(html_chunks(render_reload_error(errors), per_line=False))
+
+    async def reload_ok(self, snapshot: Snapshot) -> None:
+        """``KnowledgeReloader.on_success``: a one-line confirmation with the new version."""
+        if not _EXPLICIT.get():
+            await self.send(html_chunks(render_reload_ok(snapshot)))
+
+    async def digest(self, store: Store, engine: Engine) -> int:
+        """The daily digest (``bot.curation.digest_text``), as plain text escaped here."""
+        if not self.destinations():
+            return 0
+        return await self.send(render_text(await digest_text(store, engine.snapshot)))
+
+    def reloader(self, engine: Engine, **kwargs: Any) -> KnowledgeReloader:
+        """A watcher on ``engine.root`` that reports to the curators (not started)."""
+        return KnowledgeReloader(engine, on_success=self.reload_ok, on_error=self.reload_failed, **kwargs)
+
+
+def without_group(markup: Any, group_id: int) -> InlineKeyboardMarkup | None:
+    """The queue message's keyboard minus the buttons of a handled group (None when none is left)."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return None
+    mine = re.compile(rf"^c[rd]:{group_id}(?::|$)")
+    rows = [[b for b in row if not (isinstance(b.callback_data, str) and mine.match(b.callback_data))]
+            for row in markup.inline_keyboard]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
 class CuratorHandlers:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -86,27 +311,114 @@ class CuratorHandlers:
         """Send curator HTML; ``per_line`` when tags are balanced on every line (safe to split)."""
         if update.effective_message is None:
             return
-        chunks = render_html_lines(html) if per_line else with_markup(pack([[Line(raw=html)]]), None)
-        await answer(update.effective_message, chunks)
+        await answer(update.effective_message, html_chunks(html, per_line=per_line))
 
     async def unanswered(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The open queue grouped, largest groups first, with 📎 attach / 🗑 dismiss per group."""
+        message = update.effective_message
+        if message is None:
+            return
         store = self.deps.store
-        rows = await store.unanswered("open") if store is not None else []
-        await self._send_html(update, render_unanswered(rows, len(rows)))
+        groups = await grouped(store, self.deps.service.engine.snapshot) if store is not None else []
+        html, markup = render_groups(groups)
+        await answer(message, render_html_lines(html, markup))
 
     async def reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Validate and swap the base; on errors the running base stays and the curator sees why."""
+        result = await reload_knowledge(self.deps)
+        if not result.ok:
+            await self._send_html(update, render_reload_error(result.errors), per_line=False)
+            return
+        await self._send_html(update, render_reload_ok(result.snapshot))
+
+    # ------------------------------------------------------------------ the queue's buttons
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``cr:``/``cd:`` presses. Anyone but a curator gets the stale-button answer, nothing else."""
+        query = update.callback_query
+        if query is None:
+            return
+        press = parse_curator_callback(query.data)
+        user = query.from_user
+        if (press is None or not self.deps.settings.is_curator(user.id if user else None)
+                or self.deps.store is None):
+            await query.answer(texts.ENTRY_NOT_FOUND)
+            return
+        if press.action == "attach" and press.entry_id:
+            await self._attach(update, context, press.group_id, press.entry_id)
+        else:
+            await self._dismiss(update, context, press.group_id)
+
+    async def _attach(self, update: Update, context: ContextTypes.DEFAULT_TYPE, group_id: int, entry_id: str) -> None:
+        assert self.deps.store is not None
         engine = self.deps.service.engine
         try:
-            snap = await asyncio.to_thread(engine.reload)
-        except KnowledgeError as exc:
-            log.warning("reload refused: %d problem(s); keeping version %d", len(exc.problems),
-                        engine.snapshot.version)
-            await self._send_html(update, render_reload_error(exc), per_line=False)
+            result = await resolve_group(self.deps.store, engine.root, group_id, entry_id)
+        except (CurationError, EditError, KnowledgeError) as exc:
+            log.warning("attaching group %s to %s refused: %s", group_id, entry_id, exc)
+            await self._toast(update, texts.CURATOR_ACTION_FAILED_TOAST)
+            await self._reply(update, context, html_chunks(render_action_error(exc), per_line=False))
             return
-        log.info("knowledge reloaded: version %d, %d entries", snap.version, len(snap.kb.entries))
-        await self._send_html(update, esc(texts.CURATOR_RELOAD_OK.format(
-            entries=len(snap.kb.entries), documents=len(snap.kb.documents), version=snap.version)))
+        log.info("group %s attached to %s: %d phrasing(s) added to %s, %d row(s) resolved", group_id, entry_id,
+                 len(result.added), result.file, result.rows)
+        reloaded = await reload_knowledge(self.deps) if result.added else None
+        snapshot = reloaded.snapshot if reloaded is not None else engine.snapshot
+        await self._toast(update, texts.CURATOR_ATTACHED_TOAST.format(added=len(result.added)))
+        await self._drop_buttons(update, group_id)
+        html = render_attached(result, snapshot)
+        if reloaded is not None and not reloaded.ok:
+            await self._reply(update, context, html_chunks(
+                html + "\n" + esc(texts.CURATOR_ATTACHED_NOT_LOADED.format(version=snapshot.version))))
+            await self._reply(update, context, html_chunks(render_reload_error(reloaded.errors), per_line=False))
+            return
+        await self._reply(update, context, html_chunks(html))
+
+    async def _dismiss(self, update: Update, context: ContextTypes.DEFAULT_TYPE, group_id: int) -> None:
+        assert self.deps.store is not None
+        try:
+            rows = await dismiss_group(self.deps.store, group_id)
+        except CurationError as exc:
+            await self._toast(update, texts.CURATOR_ACTION_FAILED_TOAST)
+            await self._reply(update, context, html_chunks(render_action_error(exc), per_line=False))
+            return
+        log.info("group %s dismissed: %d row(s)", group_id, rows)
+        await self._toast(update, texts.CURATOR_DISMISSED_TOAST)
+        await self._drop_buttons(update, group_id)
+        await self._reply(update, context, html_chunks(esc(texts.CURATOR_DISMISSED.format(group=group_id, rows=rows))))
+
+    @staticmethod
+    async def _toast(update: Update, text: str) -> None:
+        """answerCallbackQuery; a press answered too late (Telegram's ~15 s) must not lose the report."""
+        query = update.callback_query
+        if query is None:
+            return
+        try:
+            await query.answer(text)
+        except TelegramError as exc:
+            log.info("could not answer the curator's button press: %r", exc)
+
+    @staticmethod
+    async def _drop_buttons(update: Update, group_id: int) -> None:
+        """Take the handled group's buttons off the queue message, so it is not pressed twice."""
+        query = update.callback_query
+        origin = query.message if query is not None and isinstance(query.message, Message) else None
+        if query is None or origin is None or origin.reply_markup is None:
+            return
+        try:
+            await query.edit_message_reply_markup(without_group(origin.reply_markup, group_id))
+        except TelegramError as exc:
+            log.info("could not update the queue message's buttons: %r", exc)
+
+    @staticmethod
+    async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, chunks: Sequence[Chunk]) -> None:
+        """Report in the chat of the press: in a group as a reply to the queue message, in its topic."""
+        chat = update.effective_chat
+        query = update.callback_query
+        if chat is None:
+            return
+        origin = query.message if query is not None and isinstance(query.message, Message) else None
+        group = chat.type in ("group", "supergroup")
+        await send_chunks(context.bot, chat.id, chunks, reply_to=origin.message_id if group and origin else None,
+                          thread_id=thread_of(origin))
 
     async def stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         store = self.deps.store

@@ -12,20 +12,33 @@ from typing import Any, Callable, Coroutine, TypeAlias
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
+from bot.reloader import KnowledgeReloader
 from bot.service import AnswerService
 from bot.settings import Settings
 from bot.store import Store
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]
 HANDLER_ATTR = "rashut_handler"
+DEPS_KEY = "rashut.deps"  # where ``app.register`` leaves the Deps in ``bot_data`` for the runner
 App: TypeAlias = Application[Any, Any, Any, Any, Any, Any]  # the default-typed Application
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deps:
+    """Shared by every handler. Not frozen only for ``reloader``: the runner starts the watcher
+    once the event loop runs (``post_init``) and sets it here, where /reload and the curators'
+    buttons find it; without one (tests, ``RASHUT_WATCH_KB=0``) they reload the engine directly."""
+
     settings: Settings
     service: AnswerService
     store: Store | None
+    reloader: KnowledgeReloader | None = None
+
+
+def deps_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Deps | None:
+    """The Deps an application was built with (None for an application not built by ``app``)."""
+    deps = app.bot_data.get(DEPS_KEY) if isinstance(app.bot_data, dict) else None
+    return deps if isinstance(deps, Deps) else None
 
 
 def named(name: str, fn: Callback) -> Callback:

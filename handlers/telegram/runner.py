@@ -2,6 +2,9 @@
 
 Polling is the default (development, the local Bot API emulator of the end-to-end tests);
 ``WEBHOOK_URL`` switches to PTB's webhook server with Telegram's secret-token header check.
+At start-up the knowledge folder is watched (unless ``RASHUT_WATCH_KB=0``) with reload results
+sent to the curators, and two jobs run: the daily digest at ``DIGEST_TIME`` (Israel time) and the
+retention purge of the unanswered queue.
 The bot token is a password: httpx request logging is turned down and a filter on every root
 handler replaces the token (and the webhook secret) in any record that still carries it.
 """
@@ -13,6 +16,7 @@ import os
 import sys
 from typing import Iterable, Mapping
 from urllib.parse import quote, urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram.constants import UpdateType
 from telegram.error import InvalidToken, NetworkError
@@ -24,13 +28,15 @@ from knowledge.engine import Engine
 from knowledge.errors import SettingsError
 
 from .app import build_application, setup_bot
-from .deps import App
+from .curator import CuratorNotifier
+from .deps import App, deps_of
 
 log = logging.getLogger(__name__)
 
 REDACTED = "[REDACTED]"
 DEFAULT_POLL_TIMEOUT = 1  # seconds Telegram holds getUpdates open; short so shutdown is quick
 PURGE_EVERY = 24 * 3600
+DIGEST_ZONE = "Asia/Jerusalem"
 # Only what the handlers use: fewer deliveries, and no idempotency write for updates we would drop.
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY, UpdateType.INLINE_QUERY]
 
@@ -104,8 +110,35 @@ def webhook_path(url: str) -> str:
     return urlparse(url).path.strip("/")
 
 
+def israel_tz() -> dt.tzinfo:
+    """Israel time; without a time zone database (a slim image without tzdata) a fixed +02:00."""
+    try:
+        return ZoneInfo(DIGEST_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("time zone %s not found (install tzdata); the digest uses UTC+2 all year", DIGEST_ZONE)
+        return dt.timezone(dt.timedelta(hours=2), "IST")
+
+
+def digest_at(value: str) -> dt.time:
+    """``DIGEST_TIME`` "HH:MM" as a time of day in Israel time."""
+    hours, colon, minutes = value.strip().partition(":")
+    try:
+        if not colon or not hours.isdigit() or len(minutes) != 2 or not minutes.isdigit():
+            raise ValueError(value)
+        return dt.time(int(hours), int(minutes), tzinfo=israel_tz())
+    except ValueError:
+        raise SettingsError(f"DIGEST_TIME must be HH:MM (24-hour, Israel time), got {value!r}") from None
+
+
 def lifecycle(app: App, store: Store, settings: Settings) -> None:
-    """Open the store and set the menu before the first update; close the store at the end."""
+    """Open the store and set the menu before the first update; close the store at the end.
+
+    In between: the knowledge watcher (when ``settings.watch_kb``) reporting reloads to the
+    curators, the daily digest job, and the retention purge job. The watcher is kept in the
+    application's ``Deps`` so /reload and the curators' buttons reload through it.
+    """
+    deps = deps_of(app)
+    digest_time = digest_at(settings.digest_time)  # a malformed DIGEST_TIME stops here, before polling
 
     async def purge(context: object) -> None:
         try:
@@ -118,12 +151,28 @@ def lifecycle(app: App, store: Store, settings: Settings) -> None:
     async def post_init(application: App) -> None:
         await store.connect()
         await setup_bot(application)
+        notifier = CuratorNotifier(application.bot, settings)
+        if deps is not None and settings.watch_kb:
+            deps.reloader = notifier.reloader(deps.service.engine)
+            await deps.reloader.start()
+            log.info("watching %s for knowledge changes", deps.service.engine.root)
         if application.job_queue is not None:
             application.job_queue.run_repeating(purge, interval=PURGE_EVERY, first=60, name="purge")
+            if deps is not None and notifier.destinations():
+                engine = deps.service.engine
+
+                async def digest(context: object) -> None:
+                    sent = await notifier.digest(store, engine)
+                    log.info("daily digest sent to %d curator chat(s)", sent)
+
+                application.job_queue.run_daily(digest, time=digest_time, name="digest")
         me = application.bot
         log.info("telegram bot @%s ready (%s)", me.username, "webhook" if settings.webhook_url else "polling")
 
     async def post_shutdown(application: App) -> None:
+        if deps is not None and deps.reloader is not None:
+            await deps.reloader.stop()
+            deps.reloader = None
         await store.close()
 
     app.post_init = post_init

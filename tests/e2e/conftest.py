@@ -30,6 +30,7 @@ from tests.botapi.server import BotApiEmulator  # noqa: E402
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz012345"  # fake; only the emulator accepts it
 CURATOR_ID = 777000111
+WEBHOOK_SECRET = "e2e-Webhook_Secret-0123456789"
 STARTUP_TIMEOUT = 60.0  # a cold interpreter importing PTB and building the index on 2 busy cores
 WAIT = 15.0  # generous upper bound for one round trip; tests return as soon as it happened
 
@@ -136,6 +137,28 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def secrets_in(text: str, *secrets: str) -> list[str]:
+    """Which of the secrets (and the secret half of a bot token) appear in ``text``."""
+    found = []
+    for secret in secrets:
+        parts = [secret] + ([secret.split(":", 1)[1]] if ":" in secret else [])
+        found += [p for p in parts if p and p in text]
+    return found
+
+
+def stop_and_audit(bot: BotProcess, *secrets: str) -> None:
+    """Stop the bot; fail (as a teardown error) if it did not exit cleanly or its logs hold a secret.
+
+    Done at teardown so it covers every line the bot ever wrote, whatever order the tests ran in."""
+    code = bot.stop()
+    logs = bot.logs()
+    leaked = secrets_in(logs, *secrets)
+    if leaked:
+        pytest.fail(f"the bot's logs contain a secret ({len(leaked)} occurrence kinds)", pytrace=False)
+    if code != 0:
+        pytest.fail(f"the bot exited with code {code} on SIGTERM\n{logs}", pytrace=False)
+
+
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[BotApiEmulator]:
     with BotApiEmulator(TOKEN).running() as emu:
@@ -151,7 +174,7 @@ def polling_bot(emulator: BotApiEmulator, tmp_path_factory: pytest.TempPathFacto
                    "the first getUpdates long poll")
         yield bot
     finally:
-        bot.stop()
+        stop_and_audit(bot, TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +190,5 @@ def webhook_bot(emulator: BotApiEmulator, tmp_path_factory: pytest.TempPathFacto
         wait_until(lambda: port_open(port), bot, STARTUP_TIMEOUT, f"the webhook server on port {port}")
         yield bot
     finally:
-        bot.stop()
+        stop_and_audit(bot, TOKEN, WEBHOOK_SECRET)
 
-
-WEBHOOK_SECRET = "e2e-Webhook_Secret-0123456789"
