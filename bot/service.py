@@ -33,6 +33,9 @@ _GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "�
 _THANKS = {"תודה", "תודות", "רבה", "תנקס", "thanks", "thx", "thank", "you", "יישר", "ישר", "כח", "כוח", "אלופ",
            "אלופימ", "אלופה", "מעולה", "סבבה", "מצוינ", "מצויינ", "אחלה", "תותח", "תותחימ", "ok", "אוקיי", "אוקי",
            "מגניב", "עזרת", "עזרתמ", "עזרה", "העזרה", "עזרתכ", "מושלמ", "נהדר", "יופי"}
+_ABOUT = {"אתה", "את", "בוט", "רובוט", "אמיתי", "אמיתית", "בנאדמ", "אדמ", "חמוד", "חמודה", "שלומכ", "שלומכמ",
+          "היומ", "מי", "כלל", "בכלל"}
+_ABOUT_TRIGGERS = {"אתה", "בוט", "רובוט", "שלומכ", "שלומכמ", "חמוד", "חמודה"}
 _BYE = {"ביי", "להתראות", "bye", "לילה", "נתראה", "יאללה", "בהצלחה"}
 _THANKS_EMOJI = set("👍🙏❤️💙🌹😊🙂👌💪🔥✨")
 
@@ -50,10 +53,12 @@ def _smalltalk(text: str, norm: str) -> str | None:
         return texts.EMPTY_QUESTION
     if len(toks) > 8:
         return None
-    small = _THANKS | _GREETINGS | _BYE
+    small = _THANKS | _GREETINGS | _BYE | _ABOUT
     if any(t not in small and not is_stop(t) for t in toks):
         return None
     words = set(toks)
+    if words & _ABOUT_TRIGGERS and not words & _THANKS:
+        return texts.SMALLTALK_ABOUT
     if words & _THANKS:
         return texts.SMALLTALK_THANKS
     if words & _BYE or words >= {"לילה", "טוב"}:

@@ -79,8 +79,18 @@ _HUNDREDS = {"מאה": 100, "מאתיימ": 200}
 _THOUSAND_WORDS = {"אלפ": 1000, "אלפיימ": 2000}
 
 
+_ALL_NUMBER_WORDS = {**_UNITS, **_TENS, **_HUNDREDS, **_THOUSAND_WORDS, "מאות": 100, "אלפימ": 1000}
+
+
 def _number_value(word: str) -> tuple[str, int] | None:
-    w = word[1:] if word.startswith("ו") and len(word) > 2 and word[1:] in {**_UNITS, **_TENS, **_HUNDREDS} else word
+    w = word
+    if w not in _ALL_NUMBER_WORDS and word[:1] in PREFIX_LETTERS and word[1:] in _ALL_NUMBER_WORDS:
+        w = word[1:]  # one clitic in front, even of a short word: ושש, בשש
+    if w not in _ALL_NUMBER_WORDS:  # a chain of clitics: ובאלפיים, ומהמאה
+        for cut in _prefix_cuts(word):
+            if word[cut:] in _ALL_NUMBER_WORDS:
+                w = word[cut:]
+                break
     for kind, table in (("unit", _UNITS), ("ten", _TENS), ("hundred", _HUNDREDS), ("thousand", _THOUSAND_WORDS)):
         if w in table:
             return kind, table[w]

@@ -32,6 +32,7 @@ RERANK_K = 20
 # A word whose postings exceed max(COMMON_DF, n * COMMON_FRACTION) only rescores candidates.
 COMMON_DF, COMMON_FRACTION = 2000, 0.01
 MIN_RARE = 2
+OTHER_DECISION_PENALTY = 0.06  # an entry that only mentions the decision a question names
 SCATTER_CAP = 2000
 _DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
 
@@ -40,7 +41,7 @@ _DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החל�
 class Thresholds:
     """Calibrated on tests/eval (tuned split); see docs/matching.md for the figures."""
 
-    answer: float = 0.61
+    answer: float = 0.64
     clarify: float = 0.42
     margin: float = 0.0
     sure: float = 0.75  # above this the margin is not required
@@ -148,6 +149,7 @@ class Matcher:
         number_ids: dict[str, array] = defaultdict(lambda: array("i"))
         decision_ids: dict[str, array] = defaultdict(lambda: array("i"))
         self.fuzz_texts: list[tuple[str, ...]] = []
+        self.decision_of: list[int | None] = []
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -181,6 +183,7 @@ class Matcher:
                 number_ids[num].append(idx)
             for num in refs:
                 decision_ids[num].append(idx)
+            self.decision_of.append(e.decision_number)
             texts = [e.title, *e.questions]
             self.fuzz_texts.append(tuple(" ".join(content_tokens(t)) for t in texts))
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
@@ -345,6 +348,9 @@ class Matcher:
         best_bm25 = float(scores.max())
         qtext = " ".join(t for t in toks[:MAX_QUERY_TOKENS * 2] if not is_stop(t))[:400]
         qwords = [({k for k, _ in keys}, imp) for keys, imp in query if imp]
+        # A question about decision N prefers the entries of decision N to entries that mention it.
+        named = {int(n) for n in (drefs or guarded) if n.isdigit()}
+        own_decision = next(iter(named)) if len(named) == 1 else None
         qkeys = set().union(*(ks for ks, _ in qwords)) if qwords else set()
         results = []
         for j in order.tolist():
@@ -359,6 +365,8 @@ class Matcher:
             cv = min(float(coverage[j]), 1.0)
             combined = (C_COV * cv + C_FUZZ * fz + C_OVERLAP * ov
                         + C_BM25 * (bm / best_bm25 if best_bm25 else 0.0))
+            if own_decision is not None and self.decision_of[idx] != own_decision:
+                combined *= 1.0 - OTHER_DECISION_PENALTY
             results.append(Candidate(self.ids[idx], round(combined, 4), round(cv, 4), round(fz, 4), round(bm, 4)))
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
