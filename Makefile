@@ -19,10 +19,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/rashut kb validate
 	$(BIN)/rashut kb check
+	$(BIN)/rashut eval --set tuned --quiet
+	$(BIN)/rashut eval --set dev --quiet
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run_all
+	$(BIN)/python -m benchmarks.heq
+	$(BIN)/python -m benchmarks.scale --json benchmarks/out/scale.json
+	$(BIN)/python -m benchmarks.telegram_load
 
 clean:
 	rm -rf $(VENV)
