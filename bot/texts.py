@@ -125,23 +125,26 @@ def format_date(d: date | None) -> str:
     return f"{d.day}.{d.month}.{d.year}" if d else ""
 
 
-def citation_text(c: "Citation") -> str:
-    """One line, e.g. "📄 מקור: החלטה 546 מיום 14.7.2013, סעיף 3(ב) · CECI (נכון ל־1.1.2024) · https://..."""
-    parts = []
+def citation_parts(c: "Citation") -> tuple[str | None, str]:
+    """The decision part ("החלטה 546 מיום 14.7.2013, סעיף 3(ב)") if any, and the source name with
+    its date; each channel adds its own markup and the link."""
+    dec = None
     if c.decision_number:
         dec = f"{DECISION_LABEL} {c.decision_number}"
         if c.decision_date:
             dec += f" {DATE_LABEL} {format_date(c.decision_date)}"
         if c.clause:
             dec += f", {CLAUSE_LABEL} {c.clause}"
-        parts.append(dec)
-    name = c.source_name
-    if c.as_of:
-        name += f" ({AS_OF}{format_date(c.as_of)})"
-    parts.append(name)
-    if c.url:
-        parts.append(c.url)
+    name = c.source_name + (f" ({AS_OF}{format_date(c.as_of)})" if c.as_of else "")
+    return dec, name
+
+
+def citation_text(c: "Citation") -> str:
+    """One plain line, e.g. "📄 מקור: החלטה 546 מיום 14.7.2013, סעיף 3(ב) · CECI (נכון ל־1.1.2024) · https://..."""
+    dec, name = citation_parts(c)
+    parts = [p for p in (dec, name, c.url) if p]
     return f"📄 {SOURCE}: " + " · ".join(parts)
+
 
 # Curators: the daily digest (bot.curation.digest_text)
 DIGEST_TITLE = "📋 סיכום יומי לצוות הידע"

@@ -186,17 +186,8 @@ def paragraphs(text: str, open_: str = "", close: str = "") -> list[Paragraph]:
 
 def citation_html(c: Citation) -> str:
     """The citation as one HTML line: decision, clause, date, and the source name as a link."""
-    parts = []
-    if c.decision_number:
-        dec = f"{texts.DECISION_LABEL} {c.decision_number}"
-        if c.decision_date:
-            dec += f" {texts.DATE_LABEL} {texts.format_date(c.decision_date)}"
-        if c.clause:
-            dec += f", {texts.CLAUSE_LABEL} {c.clause}"
-        parts.append(esc(dec))
-    name = c.source_name
-    if c.as_of:
-        name += f" ({texts.AS_OF}{texts.format_date(c.as_of)})"
+    dec, name = texts.citation_parts(c)
+    parts = [esc(dec)] if dec else []
     if c.url and c.url.startswith(("https://", "http://")):
         parts.append(f'<a href="{esc(c.url)}">{esc(name)}</a>')
     else:
