@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from knowledge.engine import Engine
 from knowledge.errors import KnowledgeError, RashutError
-from knowledge.loader import load_base
 
 from .settings import Settings
 

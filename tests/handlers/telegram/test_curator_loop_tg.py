@@ -19,8 +19,8 @@ from bot.service import AnswerService
 from bot.store import Store, UnansweredRow
 from handlers.telegram import runner
 from handlers.telegram.app import build_application
-from handlers.telegram.curator import (CuratorNotifier, cb_attach, group_buttons, parse_curator_callback,
-                                       without_group)
+from handlers.telegram.curator import CuratorNotifier, without_group
+from handlers.telegram.curator_render import cb_attach, group_buttons, parse_curator_callback
 from handlers.telegram.deps import Deps, deps_of
 from handlers.telegram.render import MAX_CALLBACK_BYTES, MAX_MESSAGE, render_text
 from knowledge.engine import Engine

@@ -10,7 +10,7 @@ from bot import texts
 from bot.replies import Citation, Option, Reply
 from bot.store import UnansweredRow
 from handlers.telegram.app import file_url
-from handlers.telegram.curator import render_reload_error, render_unanswered
+from handlers.telegram.curator_render import render_reload_error, render_unanswered
 from handlers.telegram.render import render_html_lines
 from knowledge.errors import KnowledgeError, Problem
 from handlers.telegram.render import (MAX_MESSAGE, cb_entry, cb_target, cb_vote, citation_html, deep_link,
