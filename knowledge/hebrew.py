@@ -82,6 +82,7 @@ _THOUSAND_WORDS = {"אלפ": 1000, "אלפיימ": 2000}
 _ALL_NUMBER_WORDS = {**_UNITS, **_TENS, **_HUNDREDS, **_THOUSAND_WORDS, "מאות": 100, "אלפימ": 1000}
 
 
+@lru_cache(maxsize=100_000)
 def _number_value(word: str) -> tuple[str, int] | None:
     w = word
     if w not in _ALL_NUMBER_WORDS and word[:1] in PREFIX_LETTERS and word[1:] in _ALL_NUMBER_WORDS:
@@ -162,6 +163,7 @@ def tokens(text: str) -> list[str]:
     return normalize(text).split()
 
 
+@lru_cache(maxsize=100_000)
 def is_stop(token: str) -> bool:
     if token in STOP_WORDS or (len(token) == 1 and not token.isdigit()):
         return True

@@ -12,6 +12,7 @@ import re
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ K1, B = 1.2, 0.6
 # How the final confidence blends coverage, fuzzy similarity and BM25 relative to the best.
 C_COV, C_FUZZ, C_OVERLAP, C_BM25 = 0.40, 0.30, 0.10, 0.20
 MAX_QUERY_TOKENS = 48  # a pasted 10,000-character message is cut to its first distinct words
-RERANK_K = 20
+RERANK_K = 12
 # A word whose postings exceed max(COMMON_DF, n * COMMON_FRACTION) only rescores candidates.
 COMMON_DF, COMMON_FRACTION = 2000, 0.01
 MIN_RARE = 2
@@ -352,15 +353,12 @@ class Matcher:
         named = {int(n) for n in (drefs or guarded) if n.isdigit()}
         own_decision = next(iter(named)) if len(named) == 1 else None
         qkeys = set().union(*(ks for ks, _ in qwords)) if qwords else set()
+        picked = [int(cand[j]) for j in order.tolist()]
+        fuzzy, overlap = self._rerank(qtext, qwords, qkeys, picked)
         results = []
-        for j in order.tolist():
-            idx = int(cand[j])
-            fz = ov = 0.0
-            if qtext:
-                for s in self.fuzz_texts[idx]:
-                    if s:
-                        fz = max(fz, _similarity(qtext, s))
-                        ov = max(ov, _overlap(qwords, qkeys, s))
+        for n, j in enumerate(order.tolist()):
+            idx = picked[n]
+            fz, ov = fuzzy[n], overlap[n]
             bm = float(scores[j])
             cv = min(float(coverage[j]), 1.0)
             combined = (C_COV * cv + C_FUZZ * fz + C_OVERLAP * ov
@@ -371,6 +369,34 @@ class Matcher:
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
         return Match(self.decide(results), tuple(results), norm)
+
+    def _rerank(self, qtext: str, qwords: list[tuple[set[str], float]], qkeys: set[str],
+                picked: list[int]) -> tuple[list[float], list[float]]:
+        """Best fuzzy similarity and word-overlap F1 of each candidate's title/alternate questions,
+        with all strings of all candidates scored in two rapidfuzz calls."""
+        if not qtext:
+            return [0.0] * len(picked), [0.0] * len(picked)
+        strings: list[str] = []
+        owner: list[int] = []
+        for n, idx in enumerate(picked):
+            for text in self.fuzz_texts[idx]:
+                if text:
+                    strings.append(text)
+                    owner.append(n)
+        fuzzy = [0.0] * len(picked)
+        overlap = [0.0] * len(picked)
+        if not strings:
+            return fuzzy, overlap
+        sim = (process.cdist([qtext], strings, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
+               + process.cdist([qtext], strings, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
+        hits: dict[str, bool] = {}
+        for n, text, value in zip(owner, strings, sim.tolist()):
+            if value > fuzzy[n]:
+                fuzzy[n] = value
+            ov = _overlap(qwords, qkeys, text, hits)
+            if ov > overlap[n]:
+                overlap[n] = ov
+        return fuzzy, overlap
 
     def decide(self, results: Sequence[Candidate]) -> Decision:
         if not results:
@@ -385,27 +411,32 @@ class Matcher:
         return "unanswered"
 
 
-def _overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str) -> float:
+@lru_cache(maxsize=100_000)
+def _text_keys(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The words of an alternate question, and the readings of all of them together."""
+    words = tuple(text.split())
+    keys = frozenset(k for w in words for k, _ in variants(w))
+    return words, keys
+
+
+def _overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str, hits: dict[str, bool]) -> float:
     """F1 of word overlap between the question and one alternate question, where two words meet
-    when any of their Hebrew readings (prefix/suffix variants) meet; recall is idf-weighted."""
-    words = text.split()
-    if not words or not qwords:
+    when any of their Hebrew readings (prefix/suffix variants) meet; recall is idf-weighted.
+    ``hits`` memoises, for one question, whether a word meets it (strings share most words)."""
+    words, text_keys = _text_keys(text)
+    if not words or not qwords or qkeys.isdisjoint(text_keys):
         return 0.0
-    text_keys: set[str] = set()
     matched = 0
     for w in words:
-        ks = {k for k, _ in variants(w)}
-        text_keys |= ks
-        matched += not ks.isdisjoint(qkeys)
-    if not matched:
-        return 0.0
+        hit = hits.get(w)
+        if hit is None:
+            hit = hits[w] = any(k in qkeys for k, _ in variants(w))
+        matched += hit
     total = sum(imp for _, imp in qwords)
     recall = sum(imp for ks, imp in qwords if not ks.isdisjoint(text_keys)) / total
     precision = matched / len(words)
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def _similarity(query: str, text: str) -> float:
-    """Typo- and order-tolerant similarity in [0, 1]. token_set_ratio alone rewards a one-word
-    question contained in any long text, so it is blended with the order-free full comparison."""
-    return (0.5 * fuzz.token_set_ratio(query, text) + 0.5 * fuzz.token_sort_ratio(query, text)) / 100.0
+# Fuzzy similarity is the mean of token_set_ratio and token_sort_ratio: token_set_ratio alone rewards
+# a one-word question contained in any long text, so it is blended with the order-free full comparison.

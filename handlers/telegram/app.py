@@ -22,6 +22,7 @@ from bot.settings import Settings
 from bot.store import Store
 from knowledge.errors import SettingsError
 
+from .aiohttp_request import AiohttpRequest
 from .curator import CALLBACK_PATTERN, CuratorHandlers
 from .deps import DEPS_KEY, HANDLER_ATTR, App, Deps, named
 from .handlers import ChatHandlers
@@ -154,10 +155,9 @@ def build_application(settings: Settings, service: AnswerService, store: Store |
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
             file_url(settings.telegram_api_base_url))
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    builder = builder.request(request if request is not None else AiohttpRequest())
+    builder = builder.get_updates_request(get_updates_request if get_updates_request is not None
+                                          else AiohttpRequest(connection_pool_size=1))
     app = builder.build()
     register(app, Deps(settings, service, store))
     return app
