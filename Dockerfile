@@ -7,7 +7,8 @@
 # base that curators edit, mount it and point RASHUT_KB at it (the bot reloads it on change, or
 # on /reload):
 #   docker run ... -v /srv/rashut/knowledge:/kb -e RASHUT_KB=/kb rashut
-# The SQLite store (unanswered questions, feedback, statistics) lives in the /data volume.
+# The SQLite store (unanswered questions, feedback, statistics) lives in the /data volume (a named
+# volume inherits the right owner; a bind-mounted host folder must be writable by uid 10001).
 # Webhook mode: set WEBHOOK_URL/WEBHOOK_SECRET and publish WEBHOOK_PORT (-p 8443:8443) behind
 # your TLS proxy; the server listens on 0.0.0.0 inside the container.
 
@@ -15,8 +16,8 @@
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-# README.md* : the project's readme, if present (pyproject.toml names it)
-COPY pyproject.toml README.md* ./
+# README.md: pyproject.toml names it as the readme, the build needs it
+COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY knowledge ./knowledge
 COPY handlers ./handlers

@@ -11,7 +11,7 @@ import pytest_asyncio
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken, RetryAfter
+from telegram.error import InvalidToken, RetryAfter
 
 from tests.botapi.server import DEFAULT_TOKEN, BotApiEmulator, EntityParseError, parse_html
 

@@ -105,7 +105,7 @@ async def test_feedback_vote_is_stored(emulator, polling_bot):
 
 async def test_group_answers_only_when_addressed(emulator, polling_bot):
     member = 6001
-    since = emulator.mark()
+    since = start = emulator.mark()
     chatter = emulator.push_group_text(GROUP, member, BUDGET_Q)  # a question, but not to the bot
     # the bot has fetched (and confirmed) the chatter before anything else is pushed
     await emulator.wait_for("getUpdates", lambda c: int(c.params.get("offset") or 0) > chatter, WAIT, since=since)
@@ -136,6 +136,11 @@ async def test_group_answers_only_when_addressed(emulator, polling_bot):
     emulator.push_group_text(GROUP, member, "@" + emulator.bot_user["username"] + " " + BUDGET_Q)
     await emulator.wait_for("sendMessage", to(GROUP), WAIT, since=since)
     assert len(emulator.calls("sendMessage", since=since)) == 1
+    # over the whole conversation: exactly one reply per addressed message, each a reply to it
+    replies = [c for c in emulator.calls("sendMessage", since=start) if c.chat_id == GROUP]
+    assert len(replies) == 4
+    chatter_ids = {emulator.pushed(chatter)["message"]["message_id"], emulator.pushed(other)["message"]["message_id"]}
+    assert not chatter_ids & {c.params["reply_parameters"]["message_id"] for c in replies}
     # nothing about the group chatter reached the curators' queue
     assert polling_bot.sql("SELECT COUNT(*) FROM unanswered WHERE chat_type = 'group' AND text LIKE ?",
                            ("%תודה%",)) == [(0,)]
