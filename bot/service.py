@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 from knowledge.engine import Engine, Snapshot
-from knowledge.errors import RashutError
 from knowledge.hebrew import is_stop, normalize
 from knowledge.matcher import Match
 from knowledge.schema import Document, Entry
@@ -104,12 +103,12 @@ class AnswerService:
         elif match.unknown_numbers:
             body = texts.UNKNOWN_NUMBER.format(numbers=", ".join(match.unknown_numbers))
         else:
-            body = texts.UNANSWERED
+            body = texts.UNANSWERED_NOT_LOGGED
         return Reply("unanswered", body, score=match.best.score if match.best else 0.0), match
 
     async def _record(self, q: Question, reply: Reply, match: Match | None) -> Reply:
         if self.store is None:
-            return self._unlogged(reply)
+            return reply
         user = hash_user(q.user_id, self.hash_key)
         if reply.kind in ("clarify", "unanswered"):
             candidates: list[dict[str, Any]] = [
@@ -118,21 +117,15 @@ class AnswerService:
                 await self.store.log_unanswered(text=q.text[:4000], norm=match.normalized if match else "",
                                                 channel=q.channel, chat_type=q.chat_type, user_hash=user,
                                                 kind=reply.kind, candidates=candidates)
-                reply = replace(reply, logged=True)
-            except (RashutError, OSError, Exception) as exc:  # noqa: BLE001 - never lose the reply
+                text = reply.text + "\n" + texts.QUEUED_NOTE if reply.kind == "unanswered" else reply.text
+                reply = replace(reply, text=text, logged=True)
+            except Exception as exc:  # noqa: BLE001 - never lose the reply; it then claims nothing
                 log.error("could not queue an unanswered question for curators: %s", exc, exc_info=True)
-                reply = self._unlogged(reply)
         try:
             await self.store.log_question(channel=q.channel, chat_type=q.chat_type, user_hash=user,
                                           kind=reply.kind, entry_id=reply.entry_id, score=reply.score)
         except Exception as exc:  # noqa: BLE001 - statistics are best effort, the reply is not
             log.warning("could not record question statistics: %s", exc)
-        return reply
-
-    @staticmethod
-    def _unlogged(reply: Reply) -> Reply:
-        if reply.kind == "unanswered" and reply.text == texts.UNANSWERED:
-            return replace(reply, text=texts.UNANSWERED_NOT_LOGGED)
         return reply
 
     async def feedback(self, entry_id: str, vote: int, user_id: str | int, channel: str) -> bool:

@@ -40,20 +40,12 @@ SMALLTALK_ABOUT = (
 )
 EMPTY_QUESTION = "לא הצלחתי לקרוא שאלה בהודעה. כתבו במילים מה תרצו לדעת, למשל: מה התקציב של החלטה 546?"
 
-UNANSWERED = (
-    "עדיין אין לי תשובה בטוחה לשאלה הזאת. 🙏\n"
-    "העברתי אותה לצוות שמעדכן את מאגר הידע, כדי שבפעם הבאה תהיה תשובה."
-)
 UNANSWERED_NOT_LOGGED = "עדיין אין לי תשובה בטוחה לשאלה הזאת. 🙏"
-UNKNOWN_DECISION = (
-    "החלטה {numbers} עדיין לא נמצאת במאגר שלי. "
-    "ההחלטות שאני מכיר: {known}.\n"
-    "העברתי את השאלה לצוות שמעדכן את המאגר."
-)
-UNKNOWN_NUMBER = (
-    "לא מצאתי במאגר מידע על {numbers}. ייתכן שמדובר בהחלטה או בנתון שעוד לא הוזנו.\n"
-    "העברתי את השאלה לצוות שמעדכן את המאגר."
-)
+# Added only after the question is safely stored for the curators (never claimed otherwise).
+QUEUED_NOTE = "העברתי את השאלה לצוות שמעדכן את מאגר הידע, כדי שבפעם הבאה תהיה תשובה."
+UNANSWERED = UNANSWERED_NOT_LOGGED + "\n" + QUEUED_NOTE
+UNKNOWN_DECISION = "החלטה {numbers} עדיין לא נמצאת במאגר שלי. ההחלטות שאני מכיר: {known}."
+UNKNOWN_NUMBER = "לא מצאתי במאגר מידע על {numbers}. ייתכן שמדובר בהחלטה או בנתון שעוד לא הוזנו."
 CLARIFY = "לא בטוח שהבנתי. התכוונתם לאחד מאלה?"
 RELATED = "ראו גם:"
 SOURCE = "מקור"

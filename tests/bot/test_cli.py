@@ -40,6 +40,7 @@ def test_ask_547_is_not_546():
     p = run("ask", "--json", "--kb", str(DATA / "good"), "החלטה 547")
     obj = json.loads(p.stdout)
     assert obj["answered"] is False and obj["entry_id"] is None and "546" not in (obj["entry_id"] or "")
+    assert "547" in obj["answer"] and "העברתי" not in obj["answer"]  # nothing was queued, so nothing is claimed
 
 
 def test_ask_stdin_one_line_per_line_in_order():

@@ -64,7 +64,7 @@ async def test_unanswered_is_logged_with_candidates_and_hashed_user(service, sto
 
 async def test_unknown_decision_says_so(service, store):
     r = await service.handle(Question("מה התקציב של החלטה 547"))
-    assert r.kind == "unanswered" and "547" in r.text and "546" in r.text
+    assert r.kind == "unanswered" and "547" in r.text and "546" in r.text and r.text.endswith(texts.QUEUED_NOTE)
     assert (await store.unanswered())[0].text.endswith("547")
 
 

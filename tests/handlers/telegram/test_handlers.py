@@ -43,7 +43,7 @@ async def test_clarify_buttons_then_press(tg: Harness) -> None:
 async def test_unanswered_is_honest_and_queued(tg: Harness) -> None:
     await tg.text("מה מזג האוויר מחר בתל אביב")
     (sent,) = tg.request.sent()
-    assert "העברתי אותה לצוות" in sent["text"] and "reply_markup" not in sent
+    assert "העברתי את השאלה לצוות" in sent["text"] and "reply_markup" not in sent
     (row,) = await tg.store.unanswered()
     assert row.text == "מה מזג האוויר מחר בתל אביב" and row.channel == "telegram" and row.chat_type == "private"
     assert row.user_hash and str(USER_ID) not in row.user_hash
