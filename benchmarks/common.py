@@ -38,7 +38,8 @@ def base_of(entries: list[Entry], title: str = "benchmark") -> KnowledgeBase:
     return KnowledgeBase.build(Path("<bench>"), (doc,))
 
 
-def machine() -> str:
+def machine() -> dict[str, object]:
+    """What the figures were measured on: CPU model, cores, memory, Python, kernel, current load."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -48,4 +49,5 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return {"cpu": cpu, "nproc": os.cpu_count(), "mem_gib": round(mem), "python": platform.python_version(),
+            "platform": platform.platform(), "loadavg_1m_at_start": round(os.getloadavg()[0], 2)}

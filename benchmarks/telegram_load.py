@@ -42,7 +42,6 @@ import asyncio
 import json
 import logging
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -62,6 +61,7 @@ if str(REPO) not in sys.path:
 from telegram import Update  # noqa: E402
 from telegram.ext import AIORateLimiter  # noqa: E402
 
+from benchmarks.common import machine  # noqa: E402
 from bot.service import AnswerService  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.store import Store  # noqa: E402
@@ -268,19 +268,6 @@ def analyse(plan: list[tuple[int, str, str]], calls: list[dict[str, Any]], times
         "rejected_calls": dict(by_status),
         "unpaired_replies": unpaired,
     }
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor()
-    return {"cpu": model, "nproc": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "loadavg_1m_at_start": round(os.getloadavg()[0], 2)}
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
