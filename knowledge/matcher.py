@@ -118,7 +118,8 @@ class _SynonymTagger:
 
 
 class Matcher:
-    """Built once per loaded base; immutable afterwards except for per-call scratch arrays."""
+    """Built once per loaded base; immutable afterwards except for per-call scratch arrays, so one
+    matcher serves one thread at a time (the event loop); a reload builds a new one."""
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
