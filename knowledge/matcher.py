@@ -30,6 +30,12 @@ K1, B = 1.2, 0.6
 C_COV, C_FUZZ, C_OVERLAP, C_BM25 = 0.40, 0.30, 0.10, 0.20
 MAX_QUERY_TOKENS = 48  # a pasted 10,000-character message is cut to its first distinct words
 RERANK_K = 12
+# Coverage counts a question word fully when the entry is *about* it (title, alternate questions,
+# keywords: the first ABOUT_FIELDS fields) and only partly when the answer merely mentions it: a
+# place or a person named in passing should not make an entry look like the answer. An entry with
+# no alternate questions is about everything its answer says.
+ABOUT_FIELDS = 3
+ANSWER_ONLY_COVERAGE = 0.5
 # A word whose postings exceed max(COMMON_DF, n * COMMON_FRACTION) only rescores candidates.
 COMMON_DF, COMMON_FRACTION = 2000, 0.01
 MIN_RARE = 2
@@ -44,7 +50,7 @@ class Thresholds:
 
     answer: float = 0.64
     clarify: float = 0.42
-    margin: float = 0.0
+    margin: float = 0.02
     sure: float = 0.75  # above this the margin is not required
 
 
@@ -147,6 +153,7 @@ class Matcher:
     def _build(self, entries: Iterable[Entry]) -> None:
         postings_ids: dict[str, array] = defaultdict(lambda: array("i"))
         postings_tf: dict[str, array] = defaultdict(lambda: array("f"))
+        postings_about: dict[str, array] = defaultdict(lambda: array("f"))
         lengths = array("f")
         number_ids: dict[str, array] = defaultdict(lambda: array("i"))
         decision_ids: dict[str, array] = defaultdict(lambda: array("i"))
@@ -157,10 +164,12 @@ class Matcher:
             length = 0.0
             nums: set[str] = set()
             all_tokens: list[str] = []
-            for text, weight in self._entry_fields(e):
+            about: set[str] = set()
+            for n, (text, weight) in enumerate(self._entry_fields(e)):
                 norm = normalize(text)
                 toks = norm.split()
                 all_tokens.extend(toks)
+                keys_here: list[str] = []
                 for tok in toks:
                     if tok.isdigit():
                         nums.add(tok)
@@ -169,8 +178,12 @@ class Matcher:
                     length += weight
                     for key, w in variants(tok):
                         tf[key] += weight * w
+                        keys_here.append(key)
                 for tag in self.synonyms.tags(toks):
                     tf[tag] += weight
+                    keys_here.append(tag)
+                if n < ABOUT_FIELDS:
+                    about.update(keys_here)
             refs = _decision_refs(all_tokens)
             if e.decision_number:
                 refs.add(str(e.decision_number))
@@ -180,6 +193,7 @@ class Matcher:
             for key, value in tf.items():
                 postings_ids[key].append(idx)
                 postings_tf[key].append(value)
+                postings_about[key].append(1.0 if key in about or not e.questions else ANSWER_ONLY_COVERAGE)
             lengths.append(max(length, 1.0))
             for num in nums:
                 number_ids[num].append(idx)
@@ -208,11 +222,12 @@ class Matcher:
             norm = K1 * (1.0 - B + B * lens[ids] / avg)
             impact = (idf * tfs * (K1 + 1.0) / (tfs + norm)).astype(np.float32)
             self.idf[key] = idf
-            self.postings[key] = (ids, impact)
+            aboutness = np.frombuffer(postings_about[key], dtype=np.float32)
+            self.postings[key] = (ids, impact, aboutness)
             if df > SCATTER_CAP:
                 top = np.argpartition(-impact, SCATTER_CAP)[:SCATTER_CAP]
                 top.sort()
-                self.heads[key] = (ids[top], impact[top])
+                self.heads[key] = (ids[top], impact[top], aboutness[top])
         self.idf_unknown = math.log(1.0 + (n + 0.5) / 0.5)
         # Vocabulary for typo correction of unknown question words, bucketed by length.
         vocab: dict[int, list[str]] = defaultdict(list)
@@ -292,17 +307,17 @@ class Matcher:
         for keys, importance in rare:
             if len(keys) == 1:  # one reading: add straight in, no per-word maximum needed
                 key, w = keys[0]
-                ids, impact = self.heads.get(key) or self.postings[key]
+                ids, impact, aboutness = self.heads.get(key) or self.postings[key]
                 acc[ids] += impact * w
                 if importance:
-                    cov[ids] += w * importance
+                    cov[ids] += (w * importance) * aboutness
                 touched_all.append(ids)
                 continue
             touched = []
             for key, w in keys:
-                ids, impact = self.heads.get(key) or self.postings[key]
+                ids, impact, aboutness = self.heads.get(key) or self.postings[key]
                 tmp[ids] = np.maximum(tmp[ids], impact * w)
-                tmpc[ids] = np.maximum(tmpc[ids], w)
+                tmpc[ids] = np.maximum(tmpc[ids], w * aboutness)
                 touched.append(ids)
             if not touched:
                 continue
@@ -325,12 +340,12 @@ class Matcher:
             best = np.zeros(len(cand), np.float32)
             best_w = np.zeros(len(cand), np.float32)
             for key, w in keys:
-                ids, impact = self.postings[key]
+                ids, impact, aboutness = self.postings[key]
                 pos = np.searchsorted(ids, cand)
                 pos[pos >= len(ids)] = 0
                 hit = ids[pos] == cand
                 best = np.maximum(best, np.where(hit, impact[pos] * w, 0.0))
-                best_w = np.maximum(best_w, np.where(hit, w, 0.0))
+                best_w = np.maximum(best_w, np.where(hit, aboutness[pos] * w, 0.0))
             scores = scores + best
             coverage = coverage + best_w * importance
         coverage = coverage / total_importance
