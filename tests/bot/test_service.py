@@ -39,7 +39,8 @@ async def test_clause_in_citation(service):
     ("שלום", texts.SMALLTALK_GREETING), ("היי!", texts.SMALLTALK_GREETING), ("בוקר טוב", texts.SMALLTALK_GREETING),
     ("תודה רבה!!", texts.SMALLTALK_THANKS), ("תודה", texts.SMALLTALK_THANKS), ("👍", texts.SMALLTALK_THANKS),
     ("ביי", texts.SMALLTALK_BYE), ("לילה טוב", texts.SMALLTALK_BYE), ("ערב טוב", texts.SMALLTALK_GREETING),
-    ("תודה, עזרת מאוד", texts.SMALLTALK_THANKS), ("", texts.EMPTY_QUESTION), ("🤔🤔", texts.EMPTY_QUESTION),
+    ("תודה, עזרת מאוד", texts.SMALLTALK_THANKS), ("אתה בוט?", texts.SMALLTALK_ABOUT),
+    ("מה אתה יודע לעשות", texts.SMALLTALK_ABOUT), ("", texts.EMPTY_QUESTION), ("🤔🤔", texts.EMPTY_QUESTION),
     ("\u200e\u200f", texts.EMPTY_QUESTION),
 ])
 async def test_smalltalk_is_not_logged(service, store, text, expected):
