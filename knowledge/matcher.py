@@ -50,7 +50,7 @@ class Thresholds:
 
     answer: float = 0.64
     clarify: float = 0.42
-    margin: float = 0.01
+    margin: float = 0.05
     sure: float = 0.75  # above this the margin is not required
 
 
