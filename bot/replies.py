@@ -10,8 +10,6 @@ from datetime import date
 from typing import Literal
 
 ReplyKind = Literal["answer", "clarify", "unanswered", "browse", "smalltalk"]
-Channel = Literal["console", "cli", "telegram", "whatsapp", "test"]
-ChatType = Literal["private", "group", "inline"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 from knowledge.engine import Engine, Snapshot
 from knowledge.hebrew import is_stop, normalize
 from knowledge.matcher import Match
-from knowledge.schema import Document, Entry
+from knowledge.schema import Entry
 
 from . import texts
 from .replies import Citation, Option, Question, Reply
@@ -87,7 +87,7 @@ class AnswerService:
         small = _smalltalk(text, norm)
         if small is not None:
             return Reply("smalltalk", small), None
-        match = snap.matcher.match(text)
+        match = snap.matcher.match(text, norm=norm)
         if match.decision == "answer" and match.best:
             entry = snap.kb.entries[match.best.entry_id]
             return self._entry_reply(entry, snap, match.best.score), match
@@ -264,8 +264,3 @@ class AnswerService:
         options = tuple(Option(snap.kb.entries[c.entry_id].title, entry_id=c.entry_id, score=c.score)
                         for c in cands if c.score >= CLARIFY_MIN)
         return Reply("browse", texts.SEARCH_RESULTS if options else texts.SEARCH_NONE, options=options)
-
-    def document_of(self, entry_id: str, snap: Snapshot | None = None) -> Document | None:
-        snap = snap or self.engine.snapshot
-        e = snap.kb.entry(entry_id)
-        return snap.kb.document(e.doc_id) if e else None

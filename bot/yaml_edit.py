@@ -36,24 +36,24 @@ class EditError(RashutError):
 
 
 # ---------------------------------------------------------------------- scalars
-def block_item(text: str) -> str:
-    """``text`` as a block-list item value: plain when YAML reads it back unchanged, else quoted."""
+def _item(text: str, probe: str) -> str:
+    """``text`` plain when YAML reads ``probe`` back as ``[text]``, else double-quoted."""
     try:
-        if yaml.safe_load(f"- {text}") == [text]:
+        if yaml.safe_load(probe) == [text]:
             return text
     except yaml.YAMLError:
         pass
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
 
 
+def block_item(text: str) -> str:
+    """``text`` as a block-list item value."""
+    return _item(text, f"- {text}")
+
+
 def flow_item(text: str) -> str:
     """``text`` as an item of a flow list ``[...]`` (stricter: commas and brackets end a plain item)."""
-    try:
-        if yaml.safe_load(f"[{text}]") == [text]:
-            return text
-    except yaml.YAMLError:
-        pass
-    return json.dumps(text, ensure_ascii=False)
+    return _item(text, f"[{text}]")
 
 
 # ---------------------------------------------------------------------- positions

@@ -41,13 +41,6 @@ class Engine:
         self._lock = threading.Lock()
         self._snapshot = self._build(load_base(self.root), 1)
 
-    @classmethod
-    def from_base(cls, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> "Engine":
-        engine = cls.__new__(cls)
-        engine.root, engine.thresholds, engine._lock = kb.root, thresholds, threading.Lock()
-        engine._snapshot = engine._build(kb, 1)
-        return engine
-
     def _build(self, kb: KnowledgeBase, version: int) -> Snapshot:
         snap = Snapshot(kb, Matcher(kb, self.thresholds), version, time.time())
         freeze_heap()

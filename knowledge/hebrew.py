@@ -236,12 +236,3 @@ def guarded_numbers(norm: str) -> set[str]:
     nums = {t for t in norm.split() if t.isdigit() and len(t) >= 3}
     nums.update(_CLAUSE.findall(norm))
     return nums
-
-
-def all_numbers(norm: str) -> set[str]:
-    """Every digit token of a normalised text, plus number words read as digits."""
-    out = set()
-    for t in norm.split():
-        if t.isdigit():
-            out.add(t.lstrip("0") or "0")
-    return out

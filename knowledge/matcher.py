@@ -281,8 +281,9 @@ class Matcher:
     def search(self, text: str, k: int = 5) -> list[Candidate]:
         return list(self.match(text, k=k).candidates)
 
-    def match(self, text: str, k: int = 5) -> Match:
-        norm = normalize(text[:4000])
+    def match(self, text: str, k: int = 5, norm: str | None = None) -> Match:
+        """``norm`` is ``normalize(text[:4000])`` when the caller already has it."""
+        norm = normalize(text[:4000]) if norm is None else norm
         toks = norm.split()
         query = self._query_keys(toks)
         guarded = guarded_numbers(norm)

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Mapping
 
-Kind = Literal["decision", "guideline", "programme", "topic"]
 KINDS: tuple[str, ...] = ("decision", "guideline", "programme", "topic")
 
 
