@@ -9,6 +9,7 @@ from typing import Sequence
 
 from knowledge.errors import KnowledgeError, RashutError
 
+from .evaluate import SETS
 from .settings import Settings
 
 log = logging.getLogger("rashut")
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _kb_arg(p)
 
     p = sub.add_parser("eval", help="accuracy on the evaluation sets; fails below the bars")
-    p.add_argument("--set", choices=["tuned", "dev", "dev2", "dev3", "dev4", "heldout", "all"], default="all")
+    p.add_argument("--set", choices=[*SETS, "all"], default="all")
     p.add_argument("--quiet", action="store_true", help="no confusion list")
     _kb_arg(p)
 

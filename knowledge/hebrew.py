@@ -175,6 +175,25 @@ def is_stop(token: str) -> bool:
     return False
 
 
+# What a question asks for, read off its question word. Stop words to the index, these words still
+# tell "who" from "when" from "how much": "למה צריך אשכולות" and "כמה אשכולות יש" share every
+# content word. Final letters are already folded by normalize (מי, כמה, מתי, היכנ).
+_QUESTION_WORDS = {
+    "who": ("מי", "ממי", "למי", "מיהו", "מיהי", "מיהמ", "ומי", "שמי", "ולמי"),
+    "when": ("מתי", "ממתי", "ומתי", "לממתי", "שמתי"),
+    "how-much": ("כמה", "בכמה", "לכמה", "מכמה", "וכמה", "ובכמה", "שכמה"),
+    "why": ("למה", "מדוע", "ולמה", "ומדוע", "שלמה"),
+    "where": ("איפה", "היכנ", "מאיפה", "לאנ", "ואיפה", "ומאיפה"),
+    "how": ("איכ", "כיצד", "ואיכ", "וכיצד"),
+}
+_QUESTION_TYPE = {w: kind for kind, words in _QUESTION_WORDS.items() for w in words}
+
+
+def question_types(norm: str) -> frozenset[str]:
+    """The kinds of question word in a normalised text: who, when, how-much, why, where, how."""
+    return frozenset(_QUESTION_TYPE[t] for t in norm.split() if t in _QUESTION_TYPE)
+
+
 def content_tokens(text: str) -> list[str]:
     """Normalised tokens without stop words."""
     return [t for t in tokens(text) if not is_stop(t)]

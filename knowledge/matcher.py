@@ -18,7 +18,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, variants
+from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, variants
 from .schema import Entry, KnowledgeBase
 
 Decision = Literal["answer", "clarify", "unanswered"]
@@ -40,6 +40,9 @@ ANSWER_ONLY_COVERAGE = 0.5
 COMMON_DF, COMMON_FRACTION = 2000, 0.01
 MIN_RARE = 2
 OTHER_DECISION_PENALTY = 0.06  # an entry that only mentions the decision a question names
+# An entry none of whose questions asks the way the question does (who / when / how much / why /
+# where / how) is less likely the answer: "למה צריך אשכולות" is not "כמה אשכולות יש".
+QUESTION_TYPE_PENALTY = 0.06
 SCATTER_CAP = 2000
 _DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
 
@@ -159,6 +162,7 @@ class Matcher:
         decision_ids: dict[str, array] = defaultdict(lambda: array("i"))
         self.fuzz_texts: list[tuple[str, ...]] = []
         self.decision_of: list[int | None] = []
+        self.asks: list[frozenset[str] | None] = []
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -202,6 +206,9 @@ class Matcher:
             self.decision_of.append(e.decision_number)
             texts = [e.title, *e.questions]
             self.fuzz_texts.append(tuple(" ".join(content_tokens(t)) for t in texts))
+            # None: an entry without alternate questions is not judged by its question words.
+            self.asks.append(frozenset().union(*(question_types(normalize(t)) for t in texts))
+                             if e.questions else None)
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
         self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
         self.decision_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in decision_ids.items()}
@@ -371,6 +378,7 @@ class Matcher:
         own_decision = next(iter(named)) if len(named) == 1 else None
         qkeys = set().union(*(ks for ks, _ in qwords)) if qwords else set()
         picked = [int(cand[j]) for j in order.tolist()]
+        qtypes = question_types(norm)
         fuzzy, overlap = self._rerank(qtext, qwords, qkeys, picked)
         results = []
         for n, j in enumerate(order.tolist()):
@@ -382,6 +390,9 @@ class Matcher:
                         + C_BM25 * (bm / best_bm25 if best_bm25 else 0.0))
             if own_decision is not None and self.decision_of[idx] != own_decision:
                 combined *= 1.0 - OTHER_DECISION_PENALTY
+            asks = self.asks[idx]
+            if qtypes and asks is not None and not qtypes & asks:
+                combined *= 1.0 - QUESTION_TYPE_PENALTY
             results.append(Candidate(self.ids[idx], round(combined, 4), round(cv, 4), round(fz, 4), round(bm, 4)))
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
