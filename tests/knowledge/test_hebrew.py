@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.hebrew import content_tokens, guarded_numbers, is_stop, normalize, variants
+from knowledge.hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, variants
 
 
 @pytest.mark.parametrize("a, b", [
@@ -59,3 +59,17 @@ def test_compound_number_words_become_digits(words, digits):
 def test_single_small_number_words_stay_words():
     assert normalize("אחד היעדים") == "אחד היעדימ"
     assert normalize("שלב שלוש") == "שלב שלוש"
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("ולמה צריך אשכולות", {"why"}),
+    ("עם מי מדברים על מעגלים", {"who"}),
+    ("ממתי ועד מתי", {"when"}),
+    ("בכמה כסף מדובר", {"how-much"}),
+    ("מאיפה המספר הזה", {"where"}),
+    ("כיצד מגישים", {"how"}),
+    ("מה זה אשכול", set()),
+    ("מתי ואיפה", {"when", "where"}),
+])
+def test_question_types_read_the_question_word_behind_clitics(text, kinds):
+    assert question_types(normalize(text)) == kinds

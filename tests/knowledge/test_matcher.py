@@ -86,3 +86,33 @@ def test_knowledge_package_imports_no_chat_library():
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in banned, f"{path} imports {name}"
+
+
+def _two_entry_base(tmp_path):
+    (tmp_path / "clusters.yaml").write_text("""schema: 1
+kind: topic
+id: clusters
+title: אשכולות רשויות
+source: {name: משרד הפנים}
+entries:
+  - id: clusters-why
+    title: הרציונל של אשכולות
+    answer: אשכול מאפשר לרשויות קטנות לחלוק שירותים.
+    questions: [למה צריך אשכולות, מדוע הקימו אשכולות, למה להצטרף לאשכול]
+  - id: clusters-count
+    title: מספר האשכולות
+    answer: פועלים בארץ 11 אשכולות.
+    questions: [כמה אשכולות יש, כמה אשכולות פועלים, כמה רשויות באשכולות]
+""", encoding="utf-8")
+    return Engine(tmp_path).snapshot.matcher
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("ולמה צריך אשכולות בכלל", "clusters-why"),
+    ("כמה אשכולות יש בכלל", "clusters-count"),
+])
+def test_question_word_separates_entries_with_the_same_words(tmp_path, q, expected):
+    # Both entries share every content word; only מי/מתי/כמה/למה tells them apart.
+    m = _two_entry_base(tmp_path).match(q)
+    assert [c.entry_id for c in m.candidates][0] == expected
+    assert m.candidates[0].score > m.candidates[1].score
