@@ -8,16 +8,15 @@ parts are libraries: numpy for the arithmetic, rapidfuzz for string similarity.
 from __future__ import annotations
 
 import math
-import re
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from .features import SynonymTagger, decision_refs, word_overlap
 from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, variants
 from .schema import Entry, KnowledgeBase
 
@@ -44,7 +43,6 @@ OTHER_DECISION_PENALTY = 0.06  # an entry that only mentions the decision a ques
 # where / how) is less likely the answer: "למה צריך אשכולות" is not "כמה אשכולות יש".
 QUESTION_TYPE_PENALTY = 0.06
 SCATTER_CAP = 2000
-_DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,53 +77,6 @@ class Match:
         return self.candidates[0] if self.candidates else None
 
 
-def _decision_refs(norm_tokens: Sequence[str]) -> set[str]:
-    """Numbers written right after the word החלטה: one after the singular, a list after the
-    plural ("החלטות 546 2017 ו 3708"); a date after the number ("2025 23 9 2014") is not a ref."""
-    refs: set[str] = set()
-    for i, tok in enumerate(norm_tokens):
-        m = _DECISION_WORD.match(tok)
-        if not m:
-            continue
-        plural = m.group(1) == "החלטות"
-        j = i + 1
-        while j < len(norm_tokens) and norm_tokens[j] in ("מס", "מספר", "ממשלה"):
-            j += 1
-        while j < len(norm_tokens):
-            t = norm_tokens[j]
-            if t.isdigit() and len(t) >= 3:
-                refs.add(t)
-                if not plural:
-                    break
-            elif t != "ו":
-                break
-            j += 1
-    return refs
-
-
-class _SynonymTagger:
-    """Adds one synthetic key per synonym group found in a token list, on both sides."""
-
-    def __init__(self, groups: Iterable[Sequence[str]]) -> None:
-        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
-        for n, group in enumerate(groups):
-            for phrase in group:
-                toks = tuple(normalize(phrase).split())
-                if toks:
-                    self.by_first[toks[0]].append((toks, f"~{n}"))
-
-    def tags(self, toks: Sequence[str]) -> list[str]:
-        if not self.by_first:
-            return []
-        found: list[str] = []
-        for i, tok in enumerate(toks):
-            for key, _w in variants(tok):
-                for phrase, tag in self.by_first.get(key, ()):
-                    if tuple(toks[i + 1: i + len(phrase)]) == phrase[1:]:
-                        found.append(tag)
-        return found
-
-
 class Matcher:
     """Built once per loaded base; immutable afterwards except for per-call scratch arrays, so one
     matcher serves one thread at a time (the event loop); a reload builds a new one."""
@@ -133,7 +84,7 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
-        self.synonyms = _SynonymTagger(kb.synonyms)
+        self.synonyms = SynonymTagger(kb.synonyms)
         self.ids: list[str] = list(kb.entries)
         self._build(kb.entries.values())
 
@@ -188,7 +139,7 @@ class Matcher:
                     keys_here.append(tag)
                 if n < ABOUT_FIELDS:
                     about.update(keys_here)
-            refs = _decision_refs(all_tokens)
+            refs = decision_refs(all_tokens)
             if e.decision_number:
                 refs.add(str(e.decision_number))
                 nums.add(str(e.decision_number))
@@ -294,7 +245,7 @@ class Matcher:
         toks = norm.split()
         query = self._query_keys(toks)
         guarded = guarded_numbers(norm)
-        drefs = _decision_refs(toks)
+        drefs = decision_refs(toks)
         unknown = tuple(sorted(n for n in guarded if n not in self.number_index))
         unknown_dec = tuple(sorted(n for n in drefs if n not in self.decision_index))
         if not query or unknown or unknown_dec or self.n == 0:
@@ -421,7 +372,7 @@ class Matcher:
         for n, text, value in zip(owner, strings, sim.tolist()):
             if value > fuzzy[n]:
                 fuzzy[n] = value
-            ov = _overlap(qwords, qkeys, text, hits)
+            ov = word_overlap(qwords, qkeys, text, hits)
             if ov > overlap[n]:
                 overlap[n] = ov
         return fuzzy, overlap
@@ -437,33 +388,6 @@ class Matcher:
         if best >= t.clarify:
             return "clarify"
         return "unanswered"
-
-
-@lru_cache(maxsize=100_000)
-def _text_keys(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The words of an alternate question, and the readings of all of them together."""
-    words = tuple(text.split())
-    keys = frozenset(k for w in words for k, _ in variants(w))
-    return words, keys
-
-
-def _overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str, hits: dict[str, bool]) -> float:
-    """F1 of word overlap between the question and one alternate question, where two words meet
-    when any of their Hebrew readings (prefix/suffix variants) meet; recall is idf-weighted.
-    ``hits`` memoises, for one question, whether a word meets it (strings share most words)."""
-    words, text_keys = _text_keys(text)
-    if not words or not qwords or qkeys.isdisjoint(text_keys):
-        return 0.0
-    matched = 0
-    for w in words:
-        hit = hits.get(w)
-        if hit is None:
-            hit = hits[w] = any(k in qkeys for k, _ in variants(w))
-        matched += hit
-    total = sum(imp for _, imp in qwords)
-    recall = sum(imp for ks, imp in qwords if not ks.isdisjoint(text_keys)) / total
-    precision = matched / len(words)
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
 # Fuzzy similarity is the mean of token_set_ratio and token_sort_ratio: token_set_ratio alone rewards

@@ -1,0 +1,90 @@
+"""Question features the matcher reads besides plain words: decision references, curator
+synonym groups, and the word overlap of a question with one alternate question.
+
+Kept apart from the index so each piece can be read (and tested) on its own; all of it is Hebrew-
+or domain-specific, which is why it is written here rather than taken from a library.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from .hebrew import normalize, variants
+
+_DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
+
+
+def decision_refs(norm_tokens: Sequence[str]) -> set[str]:
+    """Numbers written right after the word החלטה: one after the singular, a list after the
+    plural ("החלטות 546 2017 ו 3708"); a date after the number ("2025 23 9 2014") is not a ref."""
+    refs: set[str] = set()
+    for i, tok in enumerate(norm_tokens):
+        m = _DECISION_WORD.match(tok)
+        if not m:
+            continue
+        plural = m.group(1) == "החלטות"
+        j = i + 1
+        while j < len(norm_tokens) and norm_tokens[j] in ("מס", "מספר", "ממשלה"):
+            j += 1
+        while j < len(norm_tokens):
+            t = norm_tokens[j]
+            if t.isdigit() and len(t) >= 3:
+                refs.add(t)
+                if not plural:
+                    break
+            elif t != "ו":
+                break
+            j += 1
+    return refs
+
+
+class SynonymTagger:
+    """Adds one synthetic key per synonym group found in a token list, on both sides."""
+
+    def __init__(self, groups: Iterable[Sequence[str]]) -> None:
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for n, group in enumerate(groups):
+            for phrase in group:
+                toks = tuple(normalize(phrase).split())
+                if toks:
+                    self.by_first[toks[0]].append((toks, f"~{n}"))
+
+    def tags(self, toks: Sequence[str]) -> list[str]:
+        if not self.by_first:
+            return []
+        found: list[str] = []
+        for i, tok in enumerate(toks):
+            for key, _w in variants(tok):
+                for phrase, tag in self.by_first.get(key, ()):
+                    if tuple(toks[i + 1: i + len(phrase)]) == phrase[1:]:
+                        found.append(tag)
+        return found
+
+
+@lru_cache(maxsize=100_000)
+def _text_keys(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The words of an alternate question, and the readings of all of them together."""
+    words = tuple(text.split())
+    keys = frozenset(k for w in words for k, _ in variants(w))
+    return words, keys
+
+
+def word_overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str, hits: dict[str, bool]) -> float:
+    """F1 of word overlap between the question and one alternate question, where two words meet
+    when any of their Hebrew readings (prefix/suffix variants) meet; recall is idf-weighted.
+    ``hits`` memoises, for one question, whether a word meets it (strings share most words)."""
+    words, text_keys = _text_keys(text)
+    if not words or not qwords or qkeys.isdisjoint(text_keys):
+        return 0.0
+    matched = 0
+    for w in words:
+        hit = hits.get(w)
+        if hit is None:
+            hit = hits[w] = any(k in qkeys for k, _ in variants(w))
+        matched += hit
+    total = sum(imp for _, imp in qwords)
+    recall = sum(imp for ks, imp in qwords if not ks.isdisjoint(text_keys)) / total
+    precision = matched / len(words)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
