@@ -11,11 +11,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import KnowledgeError, Problem
 from .hebrew import normalize
 from .schema import KINDS, DecisionInfo, Document, Entry, KnowledgeBase, Source, Step
+from .yaml_source import LineList, LineMap, read_yaml
 
 BUNDLED_BASE = Path(__file__).parent / "base"
 SYNONYMS_FILE = "synonyms.yaml"
@@ -29,86 +28,6 @@ DECISION_KEYS = {"number", "date", "title", "budget", "period", "localities", "m
 STEP_KEYS = {"id", "order", "name"}
 
 
-class _Map(dict):
-    """A mapping that remembers its own line and the line of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class _List(list):
-    line: int = 0
-    item_lines: list[int]
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that records lines and refuses duplicate keys."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[int, str]] = []
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool, date)) and key is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain scalar", key_node.start_mark)
-        if key in result:
-            loader.duplicates.append((key_node.start_mark.line + 1, str(key)))
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[str(key)] = key_node.start_mark.line + 1
-    return result
-
-
-def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _List:
-    result = _List(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-
-
-def read_yaml(path: Path, label: str | None = None) -> tuple[Any, list[Problem]]:
-    """Parse one file safely; return the data (or None) and the problems found."""
-    name = label or str(path)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return None, [Problem(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
-                              file=name, line=line)]
-    text = text.removeprefix("\ufeff")
-    loader = _Loader(text)
-    try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        if "could not determine a constructor" in str(exc):
-            tag = str(exc.problem).rsplit("tag ", 1)[-1]
-            return None, [Problem(f"unsafe or unknown YAML tag {tag} refused: only plain YAML is allowed",
-                                  file=name, line=line)]
-        what = f"{exc.context}; {exc.problem}" if exc.context else (exc.problem or str(exc))
-        return None, [Problem(f"YAML syntax: {what} (check indentation and quotes)", file=name, line=line)]
-    except yaml.YAMLError as exc:
-        return None, [Problem(f"YAML error: {exc}", file=name)]
-    finally:
-        loader.dispose()
-    problems = [Problem(f"duplicate key '{key}'", file=name, line=line, field=key)
-                for line, key in loader.duplicates]
-    return data, problems
-
-
 class _Checker:
     """Collects problems for one file while turning its data into schema objects."""
 
@@ -118,18 +37,18 @@ class _Checker:
 
     def add(self, message: str, node: Any = None, key: str | None = None, entry: str | None = None) -> None:
         line = None
-        if isinstance(node, (_Map, _List)):
+        if isinstance(node, (LineMap, LineList)):
             line = node.line
-            if key is not None and isinstance(node, _Map):
+            if key is not None and isinstance(node, LineMap):
                 line = node.key_lines.get(key, node.line)
         self.problems.append(Problem(message, file=self.file, line=line, entry=entry, field=key))
 
-    def unknown_keys(self, m: _Map, allowed: set[str], entry: str | None, where: str) -> None:
+    def unknown_keys(self, m: LineMap, allowed: set[str], entry: str | None, where: str) -> None:
         for k in m:
             if str(k) not in allowed:
                 self.add(f"unknown key in {where} (allowed: {', '.join(sorted(allowed))})", m, str(k), entry)
 
-    def text(self, m: _Map, key: str, entry: str | None, required: bool = True) -> str | None:
+    def text(self, m: LineMap, key: str, entry: str | None, required: bool = True) -> str | None:
         value = m.get(key)
         if value is None:
             if required:
@@ -145,7 +64,7 @@ class _Checker:
             return None
         return value.strip()
 
-    def texts(self, m: _Map, key: str, entry: str | None) -> tuple[str, ...]:
+    def texts(self, m: LineMap, key: str, entry: str | None) -> tuple[str, ...]:
         value = m.get(key)
         if value is None:
             return ()
@@ -162,7 +81,7 @@ class _Checker:
             out.append(item.strip())
         return tuple(out)
 
-    def ident(self, m: _Map, key: str, entry: str | None) -> str | None:
+    def ident(self, m: LineMap, key: str, entry: str | None) -> str | None:
         value = self.text(m, key, entry)
         if value is not None and not ID_RE.match(value):
             self.add(f"'{value}' is not a valid id (a-z, 0-9, '-', at most 40 characters)", m, key, entry)
@@ -172,7 +91,7 @@ class _Checker:
     def source(self, m: Any, entry: str | None, parent: Source | None = None) -> Source | None:
         if m is None:
             return parent
-        if not isinstance(m, _Map):
+        if not isinstance(m, LineMap):
             self.add("source must be a mapping {name, url, as_of}", None, "source", entry)
             return parent
         self.unknown_keys(m, SOURCE_KEYS, entry, "source")
@@ -189,7 +108,7 @@ class _Checker:
                           as_of or (None if name else parent.as_of))
         return Source(name or "", url, as_of)
 
-    def steps(self, data: _Map, key: str) -> tuple[Step, ...]:
+    def steps(self, data: LineMap, key: str) -> tuple[Step, ...]:
         value = data.get(key)
         if value is None:
             return ()
@@ -198,7 +117,7 @@ class _Checker:
             return ()
         out = []
         for item in value:
-            if not isinstance(item, _Map):
+            if not isinstance(item, LineMap):
                 self.add("each item must be a mapping {id, order, name}", data, key)
                 continue
             self.unknown_keys(item, STEP_KEYS, None, key)
@@ -210,13 +129,13 @@ class _Checker:
                 out.append(Step(sid, order, name))
         return tuple(sorted(out, key=lambda s: s.order))
 
-    def decision(self, data: _Map, kind: str) -> DecisionInfo | None:
+    def decision(self, data: LineMap, kind: str) -> DecisionInfo | None:
         value = data.get("decision")
         if kind != "decision":
             if value is not None:
                 self.add("only documents of kind 'decision' have a decision block", data, "decision")
             return None
-        if not isinstance(value, _Map):
+        if not isinstance(value, LineMap):
             self.add("kind 'decision' requires a decision block {number, date, title, ...}", data, "decision")
             return None
         self.unknown_keys(value, DECISION_KEYS, None, "decision")
@@ -236,7 +155,7 @@ class _Checker:
 def _document(data: Any, file: str) -> tuple[Document | None, list[Problem], dict[str, int]]:
     """Validate one file's data. Returns the document (if usable), problems, entry lines."""
     c = _Checker(file)
-    if not isinstance(data, _Map):
+    if not isinstance(data, LineMap):
         c.add("the file must be a mapping with schema, kind, id, title, source and entries")
         return None, c.problems, {}
     c.unknown_keys(data, DOC_KEYS, None, "the document")
@@ -267,7 +186,7 @@ def _document(data: Any, file: str) -> tuple[Document | None, list[Problem], dic
         c.add("must be a non-empty list of entries", data, "entries")
         raw_entries = []
     for item in raw_entries:
-        if not isinstance(item, _Map):
+        if not isinstance(item, LineMap):
             c.add("each entry must be a mapping", raw_entries, None)
             continue
         eid = c.ident(item, "id", None)
@@ -304,7 +223,7 @@ def _document(data: Any, file: str) -> tuple[Document | None, list[Problem], dic
 
 def _synonyms(data: Any, file: str) -> tuple[tuple[tuple[str, ...], ...], list[Problem]]:
     c = _Checker(file)
-    if not isinstance(data, _Map):
+    if not isinstance(data, LineMap):
         c.add("synonyms.yaml must be a mapping with schema and synonyms")
         return (), c.problems
     c.unknown_keys(data, {"schema", "synonyms"}, None, "the synonyms file")
@@ -314,7 +233,7 @@ def _synonyms(data: Any, file: str) -> tuple[tuple[tuple[str, ...], ...], list[P
         return (), c.problems
     out = []
     for i, group in enumerate(groups):
-        line = groups.item_lines[i] if isinstance(groups, _List) else None
+        line = groups.item_lines[i] if isinstance(groups, LineList) else None
         if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
             c.problems.append(Problem("each group must list at least two non-empty words or phrases",
                                       file=file, line=line, field="synonyms"))
