@@ -98,7 +98,6 @@ VOTE_UP = "👍 עזר"
 VOTE_DOWN = "👎 לא עזר"
 INLINE_OPEN_BOT = "לשאול את רשות בצ'אט פרטי"
 INLINE_MORE_IN_BOT = "פתיחה בבוט"
-CURATOR_OPEN_RECENT = "שאלות פתוחות: {count}. האחרונות ({shown}):"
 CURATOR_RELOAD_TRUNCATED = "… (ועוד)"
 # The public command menu (setMyCommands); curator commands are deliberately not listed.
 COMMAND_MENU = (

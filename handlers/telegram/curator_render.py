@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -13,7 +12,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import texts
 from bot.curation import ResolveResult
 from bot.grouping import Group
-from bot.store import UnansweredRow
 from knowledge.engine import Snapshot
 from knowledge.errors import KnowledgeError
 
@@ -22,7 +20,6 @@ from .render import (MAX_CALLBACK_BYTES, MAX_MESSAGE, Chunk, Line, esc, isolate,
 
 log = logging.getLogger(__name__)
 
-UNANSWERED_SHOWN = 10
 GROUPS_SHOWN = 8
 QUESTION_PREVIEW = 200
 BUTTON_TITLE = 28  # characters of the entry title on a 📎 button
@@ -30,27 +27,6 @@ RELOAD_ERRORS_SHOWN = 40
 ERROR_TEXT_CHARS = 3000  # an action's error text in the chat (the full text is in the log)
 _ATTACH_RE = re.compile(r"^cr:(\d{1,18}):([^:\s]+)$")
 _DISMISS_RE = re.compile(r"^cd:(\d{1,18})$")
-
-
-def render_unanswered(rows: Sequence[UnansweredRow], total: int, limit: int = UNANSWERED_SHOWN) -> str:
-    """The open queue flat, as HTML: the count, then the newest questions (escaped, bidi-isolated).
-
-    /unanswered shows the grouped view (``render_groups``); this one stays for a row-by-row look."""
-    if total == 0:
-        return esc(texts.CURATOR_NO_OPEN)
-    shown = list(rows[:limit])
-    lines = [f"<b>{esc(texts.CURATOR_OPEN_RECENT.format(count=total, shown=len(shown)))}</b>"]
-    for i, row in enumerate(shown, 1):
-        text = " ".join(row.text.split())
-        if len(text) > QUESTION_PREVIEW:
-            text = text[: QUESTION_PREVIEW - 1] + "…"
-        when = datetime.fromtimestamp(row.ts, tz=timezone.utc).strftime("%d.%m %H:%M")
-        meta = f"{row.kind} · {row.chat_type} · {when}"
-        best = row.candidates[0].get("entry_id") if row.candidates else None
-        if best:
-            meta += f" · {best}?"
-        lines.append(f"{i}. {isolate(text)}\n   <i>{esc(meta)}</i>")
-    return "\n".join(lines)
 
 
 def render_reload_error(exc: KnowledgeError | str, limit: int = MAX_MESSAGE) -> str:

@@ -8,10 +8,10 @@ import pytest
 
 from bot import texts
 from bot.replies import Citation, Option, Reply
-from bot.store import UnansweredRow
 from handlers.telegram.app import file_url
-from handlers.telegram.curator_render import render_reload_error, render_unanswered
-from handlers.telegram.render import render_html_lines
+from bot.grouping import Group
+from bot.store import UnansweredRow
+from handlers.telegram.curator_render import html_chunks, render_groups, render_reload_error
 from knowledge.errors import KnowledgeError, Problem
 from handlers.telegram.render import (MAX_MESSAGE, cb_entry, cb_target, cb_vote, citation_html, deep_link,
                                       isolate, pack, paragraphs, parse_callback, render, render_card, tg_len)
@@ -165,13 +165,17 @@ def test_reload_errors_are_escaped_and_truncated_to_fit() -> None:
     assert texts.CURATOR_RELOAD_TRUNCATED in text and "decisions/f199.yaml" not in text
 
 
-def test_unanswered_queue_rendering_is_safe_when_long() -> None:
-    rows = [UnansweredRow(i, 1_700_000_000.0 + i, "&<" * 300, "", "telegram", "private", None, "clarify",
-                          [{"entry_id": "e-1", "score": 0.4}], "open", None) for i in range(10)]
-    html = render_unanswered(rows, 25)
-    assert texts.CURATOR_OPEN_RECENT.format(count=25, shown=10) in html
-    chunks = render_html_lines(html)
+def test_grouped_queue_rendering_is_safe_when_long() -> None:
+    def row(i: int) -> UnansweredRow:
+        return UnansweredRow(i, 1_700_000_000.0 + i, "&<שאלה " * 100, "", "telegram", "private", f"u{i}", "clarify",
+                             [{"entry_id": "e-1", "score": 0.4}], "open", None)
+    groups = [Group(i, (row(i),), "e-1" if i % 2 else None, 0.4, "<b>כותרת</b>") for i in range(1, 30)]
+    html, markup = render_groups(groups)
+    assert texts.CURATOR_GROUPS_TITLE.format(rows=29, groups=29, shown=8) in html
+    chunks = html_chunks(html)
     for chunk in chunks:
         assert tg_len(chunk.text) <= MAX_MESSAGE
         valid_html(chunk.text)
-    assert "".join(valid_html(c.text) for c in chunks).count("&<&<") >= 10
+    text = "".join(valid_html(c.text) for c in chunks)
+    assert text.count("&<שאלה") >= 8 * 20 and "<b>כותרת</b>" in text  # user text and titles are escaped
+    assert markup is not None and len(markup.inline_keyboard) == 8
