@@ -27,7 +27,7 @@ MAX_OPTIONS = 3
 CLARIFY_MIN = 0.25  # a did-you-mean option must score at least this
 
 _GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "בוקר", "ערב", "צהריימ", "צהרימ", "טוב", "טובימ",
-              "טובה", "נשמע", "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "יומ", "נעימ", "מה", "איכ", "לכ", "לכמ", "אליכ",
+              "טובה", "נשמע", "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "יומ", "נעימ", "מה", "איכ", "לכ", "לכמ", "אליכ", "לכולמ", "כולמ", "חברימ",
               "הולכ", "מצב", "מהמצב", "שבוע", "שבת", "חג", "שמח"}
 _THANKS = {"תודה", "תודות", "רבה", "תנקס", "thanks", "thx", "thank", "you", "יישר", "ישר", "כח", "כוח", "אלופ",
            "אלופימ", "אלופה", "מעולה", "סבבה", "מצוינ", "מצויינ", "אחלה", "תותח", "תותחימ", "ok", "אוקיי", "אוקי",
@@ -54,6 +54,8 @@ def _smalltalk(text: str, norm: str) -> str | None:
     if len(toks) > 8:
         return None
     small = _THANKS | _GREETINGS | _BYE | _ABOUT
+    # "ויום טוב", "ותודה": a leading ו joins two pleasantries
+    toks = [t[1:] if t not in small and t.startswith("ו") and t[1:] in small else t for t in toks]
     if any(t not in small and not is_stop(t) for t in toks):
         return None
     words = set(toks)

@@ -41,7 +41,8 @@ async def test_clause_in_citation(service):
     ("ביי", texts.SMALLTALK_BYE), ("לילה טוב", texts.SMALLTALK_BYE), ("ערב טוב", texts.SMALLTALK_GREETING),
     ("תודה, עזרת מאוד", texts.SMALLTALK_THANKS), ("אתה בוט?", texts.SMALLTALK_ABOUT),
     ("מה אתה יודע לעשות", texts.SMALLTALK_ABOUT), ("", texts.EMPTY_QUESTION), ("🤔🤔", texts.EMPTY_QUESTION),
-    ("\u200e\u200f", texts.EMPTY_QUESTION),
+    ("\u200e\u200f", texts.EMPTY_QUESTION), ("בוקר טוב לכולם", texts.SMALLTALK_GREETING),
+    ("להתראות ויום טוב", texts.SMALLTALK_BYE), ("תודה, זה הכל בינתיים", texts.SMALLTALK_THANKS),
 ])
 async def test_smalltalk_is_not_logged(service, store, text, expected):
     r = await service.handle(Question(text))
