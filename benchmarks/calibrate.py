@@ -52,9 +52,11 @@ def replay(kb: KnowledgeBase, items) -> list[Row]:
     for it in items:
         if it.expect == "smalltalk" or _smalltalk(it.q, normalize(it.q)) is not None:
             continue
-        c = matcher.match(it.q).candidates
-        rows.append((it.expect, c[0].entry_id if c else None, c[0].score if c else 0.0,
-                     c[1].score if len(c) > 1 else 0.0))
+        m = matcher.match(it.q)
+        c = m.candidates
+        # A question for contact details its best entry lacks is never answered, whatever the score.
+        top = c[0].entry_id if c and not matcher.asks_contact_it_lacks(m.normalized.split(), c[0].entry_id) else None
+        rows.append((it.expect, top, c[0].score if c else 0.0, c[1].score if len(c) > 1 else 0.0))
     return rows
 
 

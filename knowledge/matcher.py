@@ -42,6 +42,9 @@ OTHER_DECISION_PENALTY = 0.06  # an entry that only mentions the decision a ques
 # An entry none of whose questions asks the way the question does (who / when / how much / why /
 # where / how) is less likely the answer: "למה צריך אשכולות" is not "כמה אשכולות יש".
 QUESTION_TYPE_PENALTY = 0.06
+# Contact details (phone, address, e-mail, fax) are never facts of the base unless an entry is
+# *about* them: "מה הטלפון של סורוקה" names a place from an answer but asks what no answer holds.
+CONTACT_KEYS = frozenset({"טלפונ", "טלפונימ", "כתובת", "מייל", "אימייל", "email", "פקס", "וואטסאפ"})
 SCATTER_CAP = 2000
 
 
@@ -86,6 +89,7 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self.synonyms = SynonymTagger(kb.synonyms)
         self.ids: list[str] = list(kb.entries)
+        self.position = {entry_id: n for n, entry_id in enumerate(self.ids)}
         self._build(kb.entries.values())
 
     # ---------------------------------------------------------------- index
@@ -347,7 +351,25 @@ class Matcher:
             results.append(Candidate(self.ids[idx], round(combined, 4), round(cv, 4), round(fz, 4), round(bm, 4)))
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
-        return Match(self.decide(results), tuple(results), norm)
+        decision = self.decide(results)
+        if decision != "unanswered" and self.asks_contact_it_lacks(toks, results[0].entry_id):
+            decision = "unanswered"
+        return Match(decision, tuple(results), norm)
+
+    def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
+        asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS
+        if not asked:
+            return False
+        idx = self.position[entry_id]
+        for key in asked:
+            posting = self.postings.get(key)
+            if posting is None:
+                continue
+            ids, _impact, aboutness = posting
+            pos = int(np.searchsorted(ids, idx))
+            if pos < len(ids) and ids[pos] == idx and aboutness[pos] == 1.0:
+                return False  # the entry is about this contact detail
+        return True
 
     def _rerank(self, qtext: str, qwords: list[tuple[set[str], float]], qkeys: set[str],
                 picked: list[int]) -> tuple[list[float], list[float]]:

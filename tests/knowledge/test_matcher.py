@@ -116,3 +116,27 @@ def test_question_word_separates_entries_with_the_same_words(tmp_path, q, expect
     m = _two_entry_base(tmp_path).match(q)
     assert [c.entry_id for c in m.candidates][0] == expected
     assert m.candidates[0].score > m.candidates[1].score
+
+
+def test_contact_details_are_answered_only_by_an_entry_about_them(tmp_path):
+    (tmp_path / "p.yaml").write_text("""schema: 1
+kind: programme
+id: prog
+title: מעגלים בנגב
+source: {name: ג'וינט}
+entries:
+  - id: prog-partners
+    title: השותפים של מעגלים בנגב
+    answer: התכנית נוהלה בשותפות של ג'וינט ישראל ומשרד הפנים.
+    questions: [מי השותפים במעגלים בנגב, מי מנהל את מעגלים בנגב, מי עומד מאחורי מעגלים בנגב]
+  - id: prog-contact
+    title: איש קשר למעגלים בנגב
+    answer: לפרטים - רכזת התכנית בג'וינט.
+    questions: [מה הטלפון של רכזת מעגלים בנגב, עם מי יוצרים קשר, למי לשלוח מייל על התכנית]
+""", encoding="utf-8")
+    m = Engine(tmp_path).snapshot.matcher
+    asked = m.match("מה הכתובת של ג'וינט ישראל השותפים")  # names a partner; no entry holds its address
+    assert asked.best.entry_id == "prog-partners" and asked.decision == "unanswered"
+    assert m.match("מה הטלפון של הרכזת של מעגלים בנגב").best.entry_id == "prog-contact"
+    assert m.match("מה הטלפון של הרכזת של מעגלים בנגב").decision != "unanswered"
+    assert m.match("מי השותפים במעגלים בנגב").decision == "answer"
