@@ -163,14 +163,18 @@ def tokens(text: str) -> list[str]:
     return normalize(text).split()
 
 
+_NOT_BEHIND_CLITICS = frozenset({"דבר", "דברימ"})
+
+
 @lru_cache(maxsize=100_000)
 def is_stop(token: str) -> bool:
     if token in STOP_WORDS or (len(token) == 1 and not token.isdigit()):
         return True
-    # A stop word behind one or two clitics: ומה, שמה, ומי, וגמ ...
+    # A stop word behind one or two clitics: ומה, שמה, ומי, וגמ ... but not a verb that merely
+    # looks like one ("מדברים" is "talking", not "from things").
     for cut in (1, 2):
         if len(token) > cut + 1 and all(c in PREFIX_LETTERS for c in token[:cut]):
-            if token[cut:] in STOP_WORDS:
+            if token[cut:] in STOP_WORDS and token[cut:] not in _NOT_BEHIND_CLITICS:
                 return True
     return False
 
@@ -192,6 +196,19 @@ _QUESTION_TYPE = {w: kind for kind, words in _QUESTION_WORDS.items() for w in wo
 def question_types(norm: str) -> frozenset[str]:
     """The kinds of question word in a normalised text: who, when, how-much, why, where, how."""
     return frozenset(_QUESTION_TYPE[t] for t in norm.split() if t in _QUESTION_TYPE)
+
+
+# Letters that sound alike in today's Hebrew, and the vowel letters that plene and defective spelling
+# add or drop: staff typing fast write "החלתה" for החלטה, "ביכור" for ביקור, "מטיבה" for מיטיבה.
+# ח/כ is left apart on purpose: merged, "בחירות" (elections) reads as "ביקורת" (audit).
+_SOUND = str.maketrans({"ט": "ת", "ק": "כ", "ס": "ש", "ע": "א"})
+
+
+@lru_cache(maxsize=200_000)
+def sound_key(token: str) -> str:
+    """A spelling-blind key: sound-alike letters merged, ו and י dropped after the first letter."""
+    merged = token.translate(_SOUND)
+    return merged[:1] + merged[1:].replace("ו", "").replace("י", "")
 
 
 def content_tokens(text: str) -> list[str]:

@@ -17,7 +17,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .features import SynonymTagger, decision_refs, word_overlap
-from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, variants
+from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .schema import Entry, KnowledgeBase
 
 Decision = Literal["answer", "clarify", "unanswered"]
@@ -42,6 +42,7 @@ OTHER_DECISION_PENALTY = 0.06  # an entry that only mentions the decision a ques
 # An entry none of whose questions asks the way the question does (who / when / how much / why /
 # where / how) is less likely the answer: "למה צריך אשכולות" is not "כמה אשכולות יש".
 QUESTION_TYPE_PENALTY = 0.06
+SOUND_ALIKE = 0.85  # weight of a known word read the same as an unknown question word
 # Contact details (phone, address, e-mail, fax) are never facts of the base unless an entry is
 # *about* them: "מה הטלפון של סורוקה" names a place from an answer but asks what no answer holds.
 CONTACT_KEYS = frozenset({"טלפונ", "טלפונימ", "כתובת", "מייל", "אימייל", "email", "פקס", "וואטסאפ"})
@@ -50,11 +51,11 @@ SCATTER_CAP = 2000
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Calibrated on tests/eval (tuned split); see docs/matching.md for the figures."""
+    """Calibrated on first-contact development questions (benchmarks/calibrate.py, docs/matching.md)."""
 
-    answer: float = 0.64
+    answer: float = 0.62
     clarify: float = 0.42
-    margin: float = 0.05
+    margin: float = 0.04
     sure: float = 0.75  # above this the margin is not required
 
 
@@ -197,6 +198,12 @@ class Matcher:
             if len(key) >= 4 and "\u05d0" <= key[0] <= "\u05ea":
                 vocab[len(key)].append(key)
         self.vocab = dict(vocab)
+        # The same words by spelling-blind key, for a question word the base does not know as written.
+        sounds: dict[str, list[str]] = defaultdict(list)
+        for words in self.vocab.values():
+            for key in words:
+                sounds[sound_key(key)].append(key)
+        self.sounds = dict(sounds)
         self._acc = np.zeros(n, np.float32)
         self._cov = np.zeros(n, np.float32)
         self._tmp = np.zeros(n, np.float32)
@@ -212,8 +219,8 @@ class Matcher:
                 continue
             seen.add(tok)
             keys = [(k, w) for k, w in variants(tok) if k in self.postings]
-            if not keys and len(tok) >= 4 and not tok.isdigit():
-                keys = self._typo_keys(tok)
+            if tok not in self.postings and len(tok) >= 4 and not tok.isdigit():
+                keys = self._sound_alike(tok, keys) or self._typo_keys(tok)
             if keys:
                 importance = max(self.idf[k] for k, _ in keys)
             else:
@@ -226,6 +233,16 @@ class Matcher:
                 seen.add(tag)
                 out.append(([(tag, 1.0)], 0.0))  # a synonym hit adds score, not a word to cover
         return out
+
+    def _sound_alike(self, tok: str, keys: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """``keys`` plus the known words spelled differently but read the same (ט/ת, ק/כ, ס/ש, ע/א,
+        with or without ו/י), at SOUND_ALIKE of the reading's weight."""
+        best = dict(keys)
+        for k, w in variants(tok):
+            for other in self.sounds.get(sound_key(k), ()):
+                if other != k and best.get(other, 0.0) < w * SOUND_ALIKE:
+                    best[other] = w * SOUND_ALIKE
+        return list(best.items())
 
     def _typo_keys(self, tok: str) -> list[tuple[str, float]]:
         best: tuple[str, float] | None = None

@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, variants
+from knowledge.hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 
 
 @pytest.mark.parametrize("a, b", [
@@ -73,3 +73,19 @@ def test_single_small_number_words_stay_words():
 ])
 def test_question_types_read_the_question_word_behind_clitics(text, kinds):
     assert question_types(normalize(text)) == kinds
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("החלתה", "החלטה"), ("ביכור", "ביקור"), ("מתרות", "מטרות"), ("מטיבה", "מיטיבה"), ("תכנית", "תוכנית"),
+    ("עגף", "אגף"), ("משחלת", "משלחת"),
+])
+def test_sound_key_joins_spellings_read_alike(typed, meant):
+    if typed == "משחלת":  # swapped letters are a typo, not a sound: left to the fuzzy correction
+        assert sound_key(typed) != sound_key(meant)
+    else:
+        assert sound_key(typed) == sound_key(meant)
+
+
+def test_sound_key_keeps_different_words_apart():
+    assert sound_key("בחירות") != sound_key("ביקורת")
+    assert sound_key("תקציב") != sound_key("תקציר")

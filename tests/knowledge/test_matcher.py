@@ -33,6 +33,19 @@ def test_typos_still_find_the_entry(matcher):
     assert m.best.entry_id == "visits-who-pays"
 
 
+@pytest.mark.parametrize("typed, meant", [("החלתה", "החלטה"), ("התקצבי", "התקציב"), ("משלחט", "משלחת")])
+def test_sound_alike_spelling_reads_the_known_word(matcher, typed, meant):
+    # An unknown word reads as the known word spelled alike (ט/ת, ק/כ, ס/ש, ע/א, ו/י dropped),
+    # not as whatever is nearest by edit distance ("החלתה" is one letter from החלה, too).
+    (keys, _importance), = matcher._query_keys([typed])
+    weights = dict(keys)
+    assert weights.get(meant, 0) >= max(weights.values()) - 1e-9
+
+
+def test_sound_alike_spelling_answers(matcher):
+    assert matcher.match("ומה התקצבי של החלתה 546").best.entry_id == "dec-546-budget"
+
+
 def test_synonyms_join_both_sides(matcher):
     # "מימון" appears in no entry; the synonym group [כסף, תקציב, מימון] carries it.
     m = matcher.match("מימון החלטה 2025")
