@@ -43,6 +43,7 @@ OTHER_DECISION_PENALTY = 0.06  # an entry that only mentions the decision a ques
 # where / how) is less likely the answer: "למה צריך אשכולות" is not "כמה אשכולות יש".
 QUESTION_TYPE_PENALTY = 0.06
 SOUND_ALIKE = 0.85  # weight of a known word read the same as an unknown question word
+KNOWN_AS_WRITTEN = 0.86  # a reading this good (the word itself, or one clitic off) is not a typo
 # Contact details (phone, address, e-mail, fax) are never facts of the base unless an entry is
 # *about* them: "מה הטלפון של סורוקה" names a place from an answer but asks what no answer holds.
 CONTACT_KEYS = frozenset({"טלפונ", "טלפונימ", "כתובת", "מייל", "אימייל", "email", "פקס", "וואטסאפ"})
@@ -219,7 +220,8 @@ class Matcher:
                 continue
             seen.add(tok)
             keys = [(k, w) for k, w in variants(tok) if k in self.postings]
-            if tok not in self.postings and len(tok) >= 4 and not tok.isdigit():
+            # Known as written or behind one clitic ("והמשלחת"): no need to guess at its spelling.
+            if len(tok) >= 4 and not tok.isdigit() and max((w for _, w in keys), default=0.0) < KNOWN_AS_WRITTEN:
                 keys = self._sound_alike(tok, keys) or self._typo_keys(tok)
             if keys:
                 importance = max(self.idf[k] for k, _ in keys)
