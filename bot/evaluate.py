@@ -17,7 +17,10 @@ from knowledge.errors import KnowledgeError, Problem
 from .service import AnswerService
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "eval"
-SETS = {"tuned": EVAL_DIR / "questions.yaml", "dev": EVAL_DIR / "dev.yaml", "dev2": EVAL_DIR / "dev2.yaml", "dev3": EVAL_DIR / "dev3.yaml", "dev4": EVAL_DIR / "dev4.yaml", "dev5": EVAL_DIR / "dev5.yaml", "dev6": EVAL_DIR / "dev6.yaml", "dev7": EVAL_DIR / "dev7.yaml", "heldout": EVAL_DIR / "heldout.yaml"}
+# The tuned set, every development set (dev.yaml, dev2.yaml, ...), then the held-out set.
+SETS = {"tuned": EVAL_DIR / "questions.yaml",
+        **{p.stem: p for p in sorted(EVAL_DIR.glob("dev*.yaml"), key=lambda p: (len(p.stem), p.stem))},
+        "heldout": EVAL_DIR / "heldout.yaml"}
 BAR_IN_SCOPE = 0.95
 BAR_ABSTAIN = 0.95
 
