@@ -49,7 +49,8 @@ def kb_validate(settings: Settings) -> int:
     kb = load_base(settings.kb_path)  # KnowledgeError is reported by the CLI with every problem
     files = {d.file for d in kb.documents}
     print(f"OK: {len(kb.entries)} entries in {len(kb.documents)} documents ({len(files)} files), "
-          f"{len(kb.synonyms)} synonym groups — {settings.kb_path}")
+          f"{len(kb.synonyms)} synonym groups, {len(kb.out_of_scope)} out-of-scope subjects "
+          f"({sum(len(s.questions) for s in kb.out_of_scope)} questions) — {settings.kb_path}")
     return 0
 
 
@@ -58,7 +59,8 @@ def kb_stats(settings: Settings, out: TextIO | None = None) -> int:
     kb = load_base(settings.kb_path)
     by_kind = Counter(d.kind for d in kb.documents)
     entries_by_kind = Counter(e.kind for e in kb.entries.values())
-    print(f"documents: {len(kb.documents)}  entries: {len(kb.entries)}  synonym groups: {len(kb.synonyms)}", file=out)
+    print(f"documents: {len(kb.documents)}  entries: {len(kb.entries)}  synonym groups: {len(kb.synonyms)}  "
+          f"out-of-scope subjects: {len(kb.out_of_scope)}", file=out)
     print("\nper kind (documents / entries):", file=out)
     for kind in sorted(by_kind):
         print(f"  {kind:<10} {by_kind[kind]:>3} / {entries_by_kind[kind]:>4}", file=out)

@@ -97,6 +97,9 @@ class AnswerService:
             Option(snap.kb.entries[c.entry_id].title, entry_id=c.entry_id, score=c.score)
             for c in match.candidates[:MAX_OPTIONS] if c.score >= CLARIFY_MIN
         )
+        if match.out_of_scope is not None:
+            return Reply("unanswered", texts.OUT_OF_SCOPE.format(subject=match.out_of_scope),
+                         score=match.best.score if match.best else 0.0), match
         if match.decision == "clarify" and options:
             return Reply("clarify", texts.CLARIFY, options=options,
                          score=match.best.score if match.best else 0.0), match
@@ -120,7 +123,10 @@ class AnswerService:
                 await self.store.log_unanswered(text=q.text[:4000], norm=match.normalized if match else "",
                                                 channel=q.channel, chat_type=q.chat_type, user_hash=user,
                                                 kind=reply.kind, candidates=candidates)
-                text = reply.text + "\n" + texts.QUEUED_NOTE if reply.kind == "unanswered" else reply.text
+                # Queued all the same (a wrong out-of-scope call must reach the curators), but the
+                # reply does not promise an answer for a subject the base leaves out on purpose.
+                promise = reply.kind == "unanswered" and not (match and match.out_of_scope)
+                text = reply.text + "\n" + texts.QUEUED_NOTE if promise else reply.text
                 reply = replace(reply, text=text, logged=True)
             except Exception as exc:  # noqa: BLE001 - never lose the reply; it then claims nothing
                 log.error("could not queue an unanswered question for curators: %s", exc, exc_info=True)

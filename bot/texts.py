@@ -44,6 +44,9 @@ UNANSWERED_NOT_LOGGED = "עדיין אין לי תשובה בטוחה לשאלה
 # Added only after the question is safely stored for the curators (never claimed otherwise).
 QUEUED_NOTE = "העברתי את השאלה לצוות שמעדכן את מאגר הידע, כדי שבפעם הבאה תהיה תשובה."
 UNANSWERED = UNANSWERED_NOT_LOGGED + "\n" + QUEUED_NOTE
+# A question closer to a subject the curators marked as outside the base than to any entry.
+OUT_OF_SCOPE = ("זה נושא שאין לי עליו מידע במאגר ({subject}). אני עונה על החלטות ממשלה לרשויות, "
+                "אירוח משלחות מקצועיות ותכניות כמו קהילה מיטיבה ומעגלים בנגב.")
 UNKNOWN_DECISION = "החלטה {numbers} עדיין לא נמצאת במאגר שלי. ההחלטות שאני מכיר: {known}."
 UNKNOWN_NUMBER = "לא מצאתי במאגר מידע על {numbers}. ייתכן שמדובר בהחלטה או בנתון שעוד לא הוזנו."
 CLARIFY = "לא בטוח שהבנתי. התכוונתם לאחד מאלה?"

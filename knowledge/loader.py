@@ -6,155 +6,26 @@ and it reports every problem it finds rather than stopping at the first.
 """
 from __future__ import annotations
 
-import re
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .checker import Checker
 from .errors import KnowledgeError, Problem
 from .hebrew import normalize
-from .schema import KINDS, DecisionInfo, Document, Entry, KnowledgeBase, Source, Step
-from .yaml_source import LineList, LineMap, read_yaml
+from .schema import KINDS, Document, Entry, KnowledgeBase, OutOfScope, Source
+from .side_files import OUT_OF_SCOPE_FILE, SYNONYMS_FILE, read_out_of_scope, read_synonyms
+from .yaml_source import LineMap, read_yaml
 
 BUNDLED_BASE = Path(__file__).parent / "base"
-SYNONYMS_FILE = "synonyms.yaml"
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 DOC_KEYS = {"schema", "kind", "id", "title", "summary", "source", "entries", "decision", "stages", "phases"}
 ENTRY_KEYS = {"id", "title", "answer", "questions", "keywords", "related", "clause", "stage", "phase",
               "checklist", "source"}
-SOURCE_KEYS = {"name", "url", "as_of"}
-DECISION_KEYS = {"number", "date", "title", "budget", "period", "localities", "ministries"}
-STEP_KEYS = {"id", "order", "name"}
-
-
-class _Checker:
-    """Collects problems for one file while turning its data into schema objects."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def add(self, message: str, node: Any = None, key: str | None = None, entry: str | None = None) -> None:
-        line = None
-        if isinstance(node, (LineMap, LineList)):
-            line = node.line
-            if key is not None and isinstance(node, LineMap):
-                line = node.key_lines.get(key, node.line)
-        self.problems.append(Problem(message, file=self.file, line=line, entry=entry, field=key))
-
-    def unknown_keys(self, m: LineMap, allowed: set[str], entry: str | None, where: str) -> None:
-        for k in m:
-            if str(k) not in allowed:
-                self.add(f"unknown key in {where} (allowed: {', '.join(sorted(allowed))})", m, str(k), entry)
-
-    def text(self, m: LineMap, key: str, entry: str | None, required: bool = True) -> str | None:
-        value = m.get(key)
-        if value is None:
-            if required:
-                self.add("is required and missing", m, key, entry)
-            return None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            self.add(f"must be text, got {type(value).__name__}", m, key, entry)
-            return None
-        if required and not value.strip():
-            self.add("must not be empty", m, key, entry)
-            return None
-        return value.strip()
-
-    def texts(self, m: LineMap, key: str, entry: str | None) -> tuple[str, ...]:
-        value = m.get(key)
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.add("must be a list", m, key, entry)
-            return ()
-        out = []
-        for i, item in enumerate(value):
-            if isinstance(item, (int, float)) and not isinstance(item, bool):
-                item = str(item)
-            if not isinstance(item, str) or not item.strip():
-                self.add(f"item {i + 1} must be non-empty text", m, key, entry)
-                continue
-            out.append(item.strip())
-        return tuple(out)
-
-    def ident(self, m: LineMap, key: str, entry: str | None) -> str | None:
-        value = self.text(m, key, entry)
-        if value is not None and not ID_RE.match(value):
-            self.add(f"'{value}' is not a valid id (a-z, 0-9, '-', at most 40 characters)", m, key, entry)
-            return None
-        return value
-
-    def source(self, m: Any, entry: str | None, parent: Source | None = None) -> Source | None:
-        if m is None:
-            return parent
-        if not isinstance(m, LineMap):
-            self.add("source must be a mapping {name, url, as_of}", None, "source", entry)
-            return parent
-        self.unknown_keys(m, SOURCE_KEYS, entry, "source")
-        name = self.text(m, "name", entry, required=parent is None)
-        url = self.text(m, "url", entry, required=False)
-        if url and not url.startswith(("http://", "https://")):
-            self.add("url must start with http:// or https://", m, "url", entry)
-        as_of = m.get("as_of")
-        if as_of is not None and not isinstance(as_of, date):
-            self.add("as_of must be a date (YYYY-MM-DD)", m, "as_of", entry)
-            as_of = None
-        if parent is not None:
-            return Source(name or parent.name, url or (None if name else parent.url),
-                          as_of or (None if name else parent.as_of))
-        return Source(name or "", url, as_of)
-
-    def steps(self, data: LineMap, key: str) -> tuple[Step, ...]:
-        value = data.get(key)
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.add("must be a list of {id, order, name}", data, key)
-            return ()
-        out = []
-        for item in value:
-            if not isinstance(item, LineMap):
-                self.add("each item must be a mapping {id, order, name}", data, key)
-                continue
-            self.unknown_keys(item, STEP_KEYS, None, key)
-            sid, name, order = self.ident(item, "id", None), self.text(item, "name", None), item.get("order")
-            if not isinstance(order, int) or isinstance(order, bool):
-                self.add("order must be a whole number", item, "order")
-                continue
-            if sid and name:
-                out.append(Step(sid, order, name))
-        return tuple(sorted(out, key=lambda s: s.order))
-
-    def decision(self, data: LineMap, kind: str) -> DecisionInfo | None:
-        value = data.get("decision")
-        if kind != "decision":
-            if value is not None:
-                self.add("only documents of kind 'decision' have a decision block", data, "decision")
-            return None
-        if not isinstance(value, LineMap):
-            self.add("kind 'decision' requires a decision block {number, date, title, ...}", data, "decision")
-            return None
-        self.unknown_keys(value, DECISION_KEYS, None, "decision")
-        number, when = value.get("number"), value.get("date")
-        if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
-            self.add("decision number must be a positive whole number", value, "number")
-            return None
-        if not isinstance(when, date):
-            self.add("decision date must be a date (YYYY-MM-DD)", value, "date")
-            return None
-        title = self.text(value, "title", None)
-        return DecisionInfo(number, when, title or "", self.text(value, "budget", None, False),
-                            self.text(value, "period", None, False), self.texts(value, "localities", None),
-                            self.texts(value, "ministries", None))
 
 
 def _document(data: Any, file: str) -> tuple[Document | None, list[Problem], dict[str, int]]:
     """Validate one file's data. Returns the document (if usable), problems, entry lines."""
-    c = _Checker(file)
+    c = Checker(file)
     if not isinstance(data, LineMap):
         c.add("the file must be a mapping with schema, kind, id, title, source and entries")
         return None, c.problems, {}
@@ -221,27 +92,6 @@ def _document(data: Any, file: str) -> tuple[Document | None, list[Problem], dic
     return doc, c.problems, lines
 
 
-def _synonyms(data: Any, file: str) -> tuple[tuple[tuple[str, ...], ...], list[Problem]]:
-    c = _Checker(file)
-    if not isinstance(data, LineMap):
-        c.add("synonyms.yaml must be a mapping with schema and synonyms")
-        return (), c.problems
-    c.unknown_keys(data, {"schema", "synonyms"}, None, "the synonyms file")
-    groups = data.get("synonyms")
-    if not isinstance(groups, list):
-        c.add("must be a list of groups, each a list of words or phrases", data, "synonyms")
-        return (), c.problems
-    out = []
-    for i, group in enumerate(groups):
-        line = groups.item_lines[i] if isinstance(groups, LineList) else None
-        if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
-            c.problems.append(Problem("each group must list at least two non-empty words or phrases",
-                                      file=file, line=line, field="synonyms"))
-            continue
-        out.append(tuple(w.strip() for w in group))
-    return tuple(out), c.problems
-
-
 def load_base(root: Path | str | None = None) -> KnowledgeBase:
     """Load every ``*.yaml`` under ``root`` (default: the bundled base) and validate the whole.
 
@@ -254,6 +104,7 @@ def load_base(root: Path | str | None = None) -> KnowledgeBase:
     problems: list[Problem] = []
     documents: list[Document] = []
     synonyms: tuple[tuple[str, ...], ...] = ()
+    out_of_scope: tuple[OutOfScope, ...] = ()
     entry_lines: dict[str, tuple[str, int]] = {}
     if not files:
         problems.append(Problem("no .yaml files in the knowledge folder", file=str(root)))
@@ -264,7 +115,11 @@ def load_base(root: Path | str | None = None) -> KnowledgeBase:
         if data is None:
             continue
         if path.name == SYNONYMS_FILE and path.parent == root:
-            synonyms, found = _synonyms(data, label)
+            synonyms, found = read_synonyms(data, label)
+            problems.extend(found)
+            continue
+        if path.name == OUT_OF_SCOPE_FILE and path.parent == root:
+            out_of_scope, found = read_out_of_scope(data, label)
             problems.extend(found)
             continue
         doc, found, lines = _document(data, label)
@@ -272,14 +127,15 @@ def load_base(root: Path | str | None = None) -> KnowledgeBase:
         if doc is not None:
             documents.append(doc)
             entry_lines.update({k: (label, v) for k, v in lines.items()})
-    problems.extend(_cross_checks(documents))
+    problems.extend(_cross_checks(documents, out_of_scope))
     if problems:
         raise KnowledgeError(problems)
-    return KnowledgeBase.build(root, tuple(documents), synonyms)
+    return KnowledgeBase.build(root, tuple(documents), synonyms, out_of_scope)
 
 
-def _cross_checks(documents: list[Document]) -> list[Problem]:
-    """Checks that need the whole base: unique ids, related ids, questions claimed twice."""
+def _cross_checks(documents: list[Document], out_of_scope: tuple[OutOfScope, ...] = ()) -> list[Problem]:
+    """Checks that need the whole base: unique ids, related ids, questions claimed twice (by two
+    entries, or by an entry and an out-of-scope subject)."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for doc in documents:
@@ -309,4 +165,11 @@ def _cross_checks(documents: list[Document]) -> list[Problem]:
                                         f"({other.file}:{other.line})", file=e.file, line=e.line,
                                         entry=e.id, field="questions"))
             claimed.setdefault(key, e)
+    for subject in out_of_scope:
+        for q in subject.questions:
+            other = claimed.get(normalize(q))
+            if other is not None:
+                problems.append(Problem(f"out-of-scope question '{q}' is an alternate question of entry "
+                                        f"'{other.id}' ({other.file}:{other.line})", file=subject.file,
+                                        line=subject.line, entry=subject.subject, field="questions"))
     return problems

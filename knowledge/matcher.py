@@ -46,6 +46,10 @@ SOUND_ALIKE = 0.85  # weight of a known word read the same as an unknown questio
 KNOWN_AS_WRITTEN = 0.86  # a reading this good (the word itself, or one clitic off) is not a typo
 # Contact details (phone, address, e-mail, fax) are never facts of the base unless an entry is
 # *about* them: "מה הטלפון של סורוקה" names a place from an answer but asks what no answer holds.
+# A question at least this close to an out-of-scope question (the same fuzzy measure as for an
+# entry's own questions), and no further from it than from the best entry, is out of scope.
+OUT_OF_SCOPE_FLOOR = 0.70
+OUT_OF_SCOPE_LEAD = 0.0
 CONTACT_KEYS = frozenset({"טלפונ", "טלפונימ", "כתובת", "מייל", "אימייל", "email", "פקס", "וואטסאפ"})
 SCATTER_CAP = 2000
 
@@ -76,6 +80,7 @@ class Match:
     normalized: str
     unknown_numbers: tuple[str, ...] = ()  # guarded numbers no entry of the base knows
     unknown_decisions: tuple[str, ...] = ()  # "החלטה N" where no entry knows decision N
+    out_of_scope: str | None = None  # the out-of-scope subject the question is closest to
 
     @property
     def best(self) -> Candidate | None:
@@ -93,6 +98,17 @@ class Matcher:
         self.ids: list[str] = list(kb.entries)
         self.position = {entry_id: n for n, entry_id in enumerate(self.ids)}
         self._build(kb.entries.values())
+        # Out-of-scope questions as compared with a question: content words, the numbers they name.
+        self.oos_texts: list[str] = []
+        self.oos_numbers: list[frozenset[str]] = []
+        self.oos_subjects: list[str] = []
+        for subject in kb.out_of_scope:
+            for q in subject.questions:
+                words = content_tokens(q)
+                if words:
+                    self.oos_texts.append(" ".join(words))
+                    self.oos_numbers.append(frozenset(w for w in words if w.isdigit()))
+                    self.oos_subjects.append(subject.subject)
 
     # ---------------------------------------------------------------- index
     def _entry_fields(self, e: Entry) -> list[tuple[str, float]]:
@@ -373,7 +389,26 @@ class Matcher:
         decision = self.decide(results)
         if decision != "unanswered" and self.asks_contact_it_lacks(toks, results[0].entry_id):
             decision = "unanswered"
-        return Match(decision, tuple(results), norm)
+        subject = self.closer_out_of_scope(qtext, {t for t in toks if t.isdigit()}, results[0].fuzzy)
+        if subject is not None:
+            decision = "unanswered"
+        return Match(decision, tuple(results), norm, out_of_scope=subject)
+
+    def closer_out_of_scope(self, qtext: str, numbers: set[str], entry_fuzzy: float) -> str | None:
+        """The out-of-scope subject whose question is at least OUT_OF_SCOPE_FLOOR close to the
+        question and no further than the best entry's title or alternate questions, if any. An
+        out-of-scope question naming a number counts only for questions naming it too ("numbers
+        are facts": an example about decision 2026 says nothing about decision 2025)."""
+        if not self.oos_texts or not qtext:
+            return None
+        sim = (process.cdist([qtext], self.oos_texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
+               + process.cdist([qtext], self.oos_texts, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
+        need = max(OUT_OF_SCOPE_FLOOR, entry_fuzzy + OUT_OF_SCOPE_LEAD)
+        best, subject = 0.0, None
+        for n in np.flatnonzero(sim >= need - 1e-6).tolist():
+            if sim[n] > best and self.oos_numbers[n] <= numbers:
+                best, subject = float(sim[n]), self.oos_subjects[n]
+        return subject
 
     def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS

@@ -76,6 +76,21 @@ class Document:
     summary: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OutOfScope:
+    """A subject the base deliberately does not answer, with questions users asked about it.
+
+    Why: words shared with the base ("מועצה", "תקציב", a town's name) can make a question about
+    salaries or elections look like one the base answers. A question closer to one of these than
+    to the best entry's own questions gets an honest "not in my knowledge" instead.
+    """
+
+    subject: str
+    questions: tuple[str, ...]
+    file: str
+    line: int | None = None
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """An immutable, validated base. Build one with ``knowledge.loader.load_base``."""
@@ -83,16 +98,18 @@ class KnowledgeBase:
     root: Path
     documents: tuple[Document, ...]
     synonyms: tuple[tuple[str, ...], ...] = ()
+    out_of_scope: tuple[OutOfScope, ...] = ()
     entries: Mapping[str, Entry] = field(default_factory=dict)
     _docs: Mapping[str, Document] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
-        cls, root: Path, documents: tuple[Document, ...], synonyms: tuple[tuple[str, ...], ...] = ()
+        cls, root: Path, documents: tuple[Document, ...], synonyms: tuple[tuple[str, ...], ...] = (),
+        out_of_scope: tuple[OutOfScope, ...] = (),
     ) -> "KnowledgeBase":
         entries = {e.id: e for d in documents for e in d.entries}
         docs = {d.id: d for d in documents}
-        return cls(root, documents, synonyms, MappingProxyType(entries), MappingProxyType(docs))
+        return cls(root, documents, synonyms, out_of_scope, MappingProxyType(entries), MappingProxyType(docs))
 
     def entry(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id)

@@ -70,6 +70,18 @@ async def test_unknown_decision_says_so(service, store):
     assert (await store.unanswered())[0].text.endswith("547")
 
 
+async def test_out_of_scope_subject_is_named_and_queued_without_a_promise(good_kb, store):
+    (good_kb / "out_of_scope.yaml").write_text(
+        "schema: 1\nsubjects:\n  - subject: חופשות של נבחרים\n    questions:\n"
+        "      - מי משלם על הטיסות של ראש העיר לחופשה פרטית\n", encoding="utf-8")
+    service = AnswerService(Engine(good_kb), store, hash_key="k")
+    r = await service.handle(Question("מי משלם על הטיסות של ראש העיר בחופשה פרטית"))
+    assert r.kind == "unanswered" and r.text == texts.OUT_OF_SCOPE.format(subject="חופשות של נבחרים")
+    assert r.logged and texts.QUEUED_NOTE not in r.text  # a wrong call still reaches the curators
+    (row,) = await store.unanswered()
+    assert row.candidates[0]["entry_id"] == "visits-who-pays"
+
+
 async def test_store_failure_never_loses_the_reply(service, store, caplog):
     await store.db.execute("DROP TABLE unanswered")
     await store.db.commit()

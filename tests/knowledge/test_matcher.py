@@ -153,3 +153,39 @@ entries:
     assert m.match("מה הטלפון של הרכזת של מעגלים בנגב").best.entry_id == "prog-contact"
     assert m.match("מה הטלפון של הרכזת של מעגלים בנגב").decision != "unanswered"
     assert m.match("מי השותפים במעגלים בנגב").decision == "answer"
+
+
+@pytest.fixture(scope="module")
+def scoped(tmp_path_factory):
+    """The good fixture plus two out-of-scope subjects."""
+    import shutil
+
+    from knowledge.loader import load_base
+    from knowledge.matcher import Matcher
+    root = tmp_path_factory.mktemp("scoped") / "kb"
+    shutil.copytree(DATA / "good", root)
+    (root / "out_of_scope.yaml").write_text(
+        "schema: 1\nsubjects:\n  - subject: חופשות של נבחרים\n    questions:\n"
+        "      - מי משלם על הטיסות של ראש העיר לחופשה פרטית\n"
+        "  - subject: החלטות אחרות\n    questions:\n      - כמה כסף יש בהחלטה 2026 לשנה הבאה\n", encoding="utf-8")
+    return Matcher(load_base(root))
+
+
+def test_a_question_closer_to_an_out_of_scope_subject_is_unanswered(matcher, scoped):
+    q = "מי משלם על הטיסות של ראש העיר בחופשה פרטית"
+    assert matcher.match(q).decision != "unanswered" and matcher.match(q).out_of_scope is None
+    m = scoped.match(q)
+    assert m.decision == "unanswered" and m.out_of_scope == "חופשות של נבחרים"
+    assert m.best.entry_id == "visits-who-pays"  # the candidates stay, for the curators' queue
+
+
+def test_out_of_scope_subjects_leave_the_bases_own_questions_alone(scoped):
+    m = scoped.match("מי משלם על הטיסות של המשלחת")
+    assert m.decision == "answer" and m.best.entry_id == "visits-who-pays" and m.out_of_scope is None
+
+
+def test_an_out_of_scope_question_naming_a_number_counts_only_for_that_number(scoped):
+    # Word for word the out-of-scope example but for the decision number: the number decides.
+    m = scoped.match("כמה כסף יש בהחלטה 2025 לשנה הבאה")
+    assert m.decision == "answer" and m.best.entry_id == "dec-2025-budget" and m.out_of_scope is None
+    assert scoped.closer_out_of_scope("כסף החלטה 2026 לשנה הבאה", {"2026"}, 0.5) == "החלטות אחרות"
