@@ -98,17 +98,23 @@ class Matcher:
         self.ids: list[str] = list(kb.entries)
         self.position = {entry_id: n for n, entry_id in enumerate(self.ids)}
         self._build(kb.entries.values())
-        # Out-of-scope questions as compared with a question: content words, the numbers they name.
+        # Out-of-scope questions as compared with a question: content words, the numbers they name,
+        # and which of them each word reading appears in (only those sharing a word are compared).
         self.oos_texts: list[str] = []
         self.oos_numbers: list[frozenset[str]] = []
         self.oos_subjects: list[str] = []
+        oos_index: dict[str, list[int]] = defaultdict(list)
         for subject in kb.out_of_scope:
             for q in subject.questions:
                 words = content_tokens(q)
-                if words:
-                    self.oos_texts.append(" ".join(words))
-                    self.oos_numbers.append(frozenset(w for w in words if w.isdigit()))
-                    self.oos_subjects.append(subject.subject)
+                if not words:
+                    continue
+                for key in {k for w in words for k, _ in variants(w)}:
+                    oos_index[key].append(len(self.oos_texts))
+                self.oos_texts.append(" ".join(words))
+                self.oos_numbers.append(frozenset(w for w in words if w.isdigit()))
+                self.oos_subjects.append(subject.subject)
+        self.oos_index = dict(oos_index)
 
     # ---------------------------------------------------------------- index
     def _entry_fields(self, e: Entry) -> list[tuple[str, float]]:
@@ -396,19 +402,21 @@ class Matcher:
 
     def closer_out_of_scope(self, qtext: str, numbers: set[str], entry_fuzzy: float) -> str | None:
         """The out-of-scope subject whose question is at least OUT_OF_SCOPE_FLOOR close to the
-        question and no further than the best entry's title or alternate questions, if any. An
-        out-of-scope question naming a number counts only for questions naming it too ("numbers
-        are facts": an example about decision 2026 says nothing about decision 2025)."""
-        if not self.oos_texts or not qtext:
+        question and no further than the best entry's title or alternate questions, if any. Only
+        out-of-scope questions sharing a word with it are compared; one naming a number counts
+        only for questions naming it too ("numbers are facts": an example about decision 2026
+        says nothing about decision 2025)."""
+        near = {n for w in qtext.split() for k, _ in variants(w) for n in self.oos_index.get(k, ())}
+        near = [n for n in sorted(near) if self.oos_numbers[n] <= numbers]
+        if not near:
             return None
-        sim = (process.cdist([qtext], self.oos_texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
-               + process.cdist([qtext], self.oos_texts, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
-        need = max(OUT_OF_SCOPE_FLOOR, entry_fuzzy + OUT_OF_SCOPE_LEAD)
-        best, subject = 0.0, None
-        for n in np.flatnonzero(sim >= need - 1e-6).tolist():
-            if sim[n] > best and self.oos_numbers[n] <= numbers:
-                best, subject = float(sim[n]), self.oos_subjects[n]
-        return subject
+        texts = [self.oos_texts[n] for n in near]
+        sim = (process.cdist([qtext], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
+               + process.cdist([qtext], texts, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
+        best = int(np.argmax(sim))
+        if sim[best] >= max(OUT_OF_SCOPE_FLOOR, entry_fuzzy + OUT_OF_SCOPE_LEAD) - 1e-6:
+            return self.oos_subjects[near[best]]
+        return None
 
     def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS
