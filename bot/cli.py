@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     _kb_arg(p)
     p = un.add_parser("dismiss", help="close a group as out of scope")
     p.add_argument("group", type=int)
+    p.add_argument("--subject", help="also add its questions to this subject in out_of_scope.yaml, so the "
+                                     "bot says the subject is outside its knowledge next time")
     _db_arg(p)
     _kb_arg(p)
 

@@ -24,6 +24,7 @@ from knowledge.loader import load_base
 from knowledge.schema import KnowledgeBase
 
 from .curation import CurationError, dismiss_group, draft_group, resolve_group
+from .scope_curation import dismiss_out_of_scope
 from .grouping import Group, by_size, cluster, with_titles
 from .settings import Settings
 from .store import Store, UnansweredRow
@@ -78,7 +79,7 @@ def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
         if cmd == "resolve":
             return asyncio.run(_with_store(settings, lambda s: resolve(s, args, settings, out)))
         if cmd == "dismiss":
-            return asyncio.run(_with_store(settings, lambda s: dismiss(s, args, out)))
+            return asyncio.run(_with_store(settings, lambda s: dismiss(s, args, settings, out)))
     except (CurationError, EditError, OSError) as exc:  # OSError: e.g. a read-only knowledge folder
         print(f"error: {exc}", file=err)
         return 1
@@ -202,9 +203,21 @@ async def resolve(store: Store, args: argparse.Namespace, settings: Settings, ou
     return 0
 
 
-async def dismiss(store: Store, args: argparse.Namespace, out: TextIO) -> int:
-    n = await dismiss_group(store, args.group)
-    print(f"group #{args.group}: {n} queue row(s) dismissed", file=out)
+async def dismiss(store: Store, args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    if not getattr(args, "subject", None):
+        n = await dismiss_group(store, args.group)
+        print(f"group #{args.group}: {n} queue row(s) dismissed", file=out)
+        return 0
+    r = await dismiss_out_of_scope(store, settings.kb_path, args.group, args.subject)
+    if r.diff:
+        out.write(r.diff if r.diff.endswith("\n") else r.diff + "\n")
+    where = "new subject" if r.new_subject else "subject"
+    print(f"group #{r.group_id}: {len(r.added)} question(s) added to the {where} '{r.subject}' in "
+          f"out_of_scope.yaml; {r.rows} queue row(s) dismissed", file=out)
+    for q in r.existing:
+        print(f"  already out of scope: {q}", file=out)
+    for q, other in r.claimed:
+        print(f"  not added, a question of entry '{other}': {q}", file=out)
     return 0
 
 

@@ -74,13 +74,13 @@ def _get(mapping: MappingNode, key: str) -> tuple[ScalarNode, Node] | None:
     return None
 
 
-def _find_entry(root: MappingNode, entry_id: str) -> tuple[int, MappingNode]:
-    found = _get(root, "entries")
+def _find_entry(root: MappingNode, entry_id: str, within: str = "entries", key: str = "id") -> tuple[int, MappingNode]:
+    found = _get(root, within)
     if found is None or not isinstance(found[1], SequenceNode):
-        raise EditError("the file has no list of entries")
+        raise EditError(f"the file has no list of {within}")
     for index, item in enumerate(found[1].value):
         if isinstance(item, MappingNode):
-            ident = _get(item, "id")
+            ident = _get(item, key)
             if ident is not None and isinstance(ident[1], ScalarNode) and ident[1].value == entry_id:
                 if item.flow_style:
                     raise EditError(f"entry '{entry_id}' is written in flow style {{...}}; add questions by hand")
@@ -123,16 +123,19 @@ def _item_prefix(lines: list[str], seq: SequenceNode) -> str:
 
 
 # ---------------------------------------------------------------------- edits
-def add_questions(text: str, entry_id: str, questions: Sequence[str]) -> str:
+def add_questions(text: str, entry_id: str, questions: Sequence[str], *, within: str = "entries",
+                  key: str = "id") -> str:
     """Return ``text`` with ``questions`` appended to the entry's ``questions:`` list.
 
     A missing ``questions:`` key is added right after ``answer``. Raises ``EditError`` when the
     file cannot be edited safely; the result is verified to mean exactly "old data + questions".
+    ``within``/``key`` name the list and the identifying field (``subjects``/``subject`` for the
+    out-of-scope file).
     """
     if not questions:
         return text
     root = _compose(text)
-    index, entry = _find_entry(root, entry_id)
+    index, entry = _find_entry(root, entry_id, within, key)
     lines = text.splitlines(keepends=True)
     nl = _newline(text)
     found = _get(entry, "questions")
@@ -164,16 +167,16 @@ def add_questions(text: str, entry_id: str, questions: Sequence[str]) -> str:
             attempts.append("".join(_insert_after(lines, end, new, nl)))
         else:
             raise EditError(f"entry '{entry_id}': 'questions' is not a list")
-    expected = _expected(text, index, questions)
+    expected = _expected(text, index, questions, within)
     for candidate in attempts:
         if _parses_to(candidate, expected):
             return candidate
     raise EditError(f"entry '{entry_id}': could not add questions without changing other content; add them by hand")
 
 
-def _expected(text: str, index: int, questions: Sequence[str]) -> Any:
+def _expected(text: str, index: int, questions: Sequence[str], within: str = "entries") -> Any:
     data = copy.deepcopy(yaml.safe_load(text))
-    entry = data["entries"][index]
+    entry = data[within][index]
     entry["questions"] = list(entry.get("questions") or []) + list(questions)
     return data
 
@@ -185,13 +188,13 @@ def _parses_to(text: str, expected: Any) -> bool:
         return False
 
 
-def append_entry(text: str, entry_lines: Sequence[str]) -> str:
+def append_entry(text: str, entry_lines: Sequence[str], within: str = "entries") -> str:
     """Append a block-style entry (its lines, "- id: ..." first, comments allowed before it) to the
-    file's ``entries`` list, indented like the list's items."""
+    file's ``entries`` list (or ``within``), indented like the list's items."""
     root = _compose(text)
-    found = _get(root, "entries")
+    found = _get(root, within)
     if found is None or not isinstance(found[1], SequenceNode) or found[1].flow_style or not found[1].value:
-        raise EditError("the file has no block list of entries to append to")
+        raise EditError(f"the file has no block list of {within} to append to")
     seq = found[1]
     lines = text.splitlines(keepends=True)
     indent = " " * seq.start_mark.column
@@ -199,7 +202,7 @@ def append_entry(text: str, entry_lines: Sequence[str]) -> str:
     new = [""] + [indent + line if line else "" for line in entry_lines]
     result = "".join(_insert_after(lines, end, new, _newline(text)))
     before, after = yaml.safe_load(text), yaml.safe_load(result)
-    if after.get("entries", [])[:-1] != before.get("entries") or len(after["entries"]) != len(before["entries"]) + 1:
+    if after.get(within, [])[:-1] != before.get(within) or len(after[within]) != len(before[within]) + 1:
         raise EditError("appending the entry would change other content")
     return result
 
@@ -249,12 +252,19 @@ def write_atomic(path: Path, data: bytes, expect: bytes | None = None) -> None:
 
 def write_validated(path: Path, data: bytes, validate: Callable[[], Any]) -> None:
     """Write ``data`` atomically, then ``validate()``; on any exception restore the original bytes
-    (atomically too) and re-raise, so a failed edit leaves the file exactly as it was."""
+    (atomically too; a file that did not exist is removed again) and re-raise, so a failed edit
+    leaves the folder exactly as it was."""
     path = Path(path)
-    original = path.read_bytes()
-    write_atomic(path, data, expect=original)
+    original = path.read_bytes() if path.exists() else None
+    if original is None:
+        write_atomic(path, data)
+    else:
+        write_atomic(path, data, expect=original)
     try:
         validate()
     except BaseException:
-        write_atomic(path, original)
+        if original is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_atomic(path, original)
         raise

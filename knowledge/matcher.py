@@ -333,8 +333,10 @@ class Matcher:
             tmp[t] = 0.0
             tmpc[t] = 0.0
             touched_all.append(t)
-        if not touched_all:
-            return Match("unanswered", (), norm)
+        qtext = " ".join(t for t in toks[:MAX_QUERY_TOKENS * 2] if not is_stop(t))[:400]
+        numbers = {t for t in toks if t.isdigit()}
+        if not touched_all:  # no word of the base; maybe words of an out-of-scope subject
+            return Match("unanswered", (), norm, out_of_scope=self.closer_out_of_scope(qtext, numbers, 0.0))
         cand = np.unique(np.concatenate(touched_all)) if len(touched_all) > 1 else np.unique(touched_all[0])
         scores = acc[cand]
         coverage = cov[cand]
@@ -362,12 +364,11 @@ class Matcher:
             keep = np.isin(cand, self.decision_index[number], assume_unique=True)
             cand, scores, coverage = cand[keep], scores[keep], coverage[keep]
         if len(cand) == 0:
-            return Match("unanswered", (), norm)
+            return Match("unanswered", (), norm, out_of_scope=self.closer_out_of_scope(qtext, numbers, 0.0))
 
         top = min(RERANK_K, len(cand))
         order = np.argpartition(-scores, top - 1)[:top] if len(cand) > top else np.arange(len(cand))
         best_bm25 = float(scores.max())
-        qtext = " ".join(t for t in toks[:MAX_QUERY_TOKENS * 2] if not is_stop(t))[:400]
         qwords = [({k for k, _ in keys}, imp) for keys, imp in query if imp]
         # A question about decision N prefers the entries of decision N to entries that mention it.
         named = {int(n) for n in (drefs or guarded) if n.isdigit()}
@@ -395,7 +396,7 @@ class Matcher:
         decision = self.decide(results)
         if decision != "unanswered" and self.asks_contact_it_lacks(toks, results[0].entry_id):
             decision = "unanswered"
-        subject = self.closer_out_of_scope(qtext, {t for t in toks if t.isdigit()}, results[0].fuzzy)
+        subject = self.closer_out_of_scope(qtext, numbers, results[0].fuzzy)
         if subject is not None:
             decision = "unanswered"
         return Match(decision, tuple(results), norm, out_of_scope=subject)
