@@ -8,10 +8,16 @@ the base as it was in git *before* its own round of fixes (FIRST_CONTACT), with 
 and the thresholds that maximise the lower of in-scope accuracy and out-of-scope abstention (both
 bars are 0.95) on the pooled rows are printed, next to today's. The held-out set is never read.
 
+The out-of-scope examples (knowledge/base/out_of_scope.yaml) are the development sets' own
+out-of-scope questions, so they cannot be judged on those sets either: the last table replays each
+set at first contact with the examples of all the *other* sets only (leave one set out), with the
+current thresholds, next to the same replay with no examples.
+
 Run: python -m benchmarks.calibrate   (needs the git history; a shallow clone lacks the commits)
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import subprocess
 import tarfile
@@ -24,7 +30,7 @@ from bot.evaluate import SETS, load_items
 from bot.service import _smalltalk
 from knowledge.hebrew import normalize
 from knowledge.loader import load_base
-from knowledge.schema import KnowledgeBase
+from knowledge.schema import KnowledgeBase, OutOfScope
 
 ROOT = Path(__file__).resolve().parent.parent
 # Development set -> the commit whose knowledge/base had not yet been fixed with it.
@@ -95,6 +101,7 @@ def main() -> int:
     print("best thresholds (answer / margin / sure: in-scope, abstention):")
     for _key, a, mg, su, acc, ab in grid[:8]:
         print(f"  {a:.2f} / {mg:.2f} / {su:.2f}: {acc:.3f}  {ab:.3f}")
+    leave_one_set_out(now)
     cur_base = load_base()
     print("today's base, chosen thresholds, per tuning set (in-sample, for information):")
     _key, a, mg, su, _acc, _ab = grid[0]
@@ -102,6 +109,25 @@ def main() -> int:
         acc, ab = score(replay(cur_base, load_items(SETS[name])), a, mg, su)
         print(f"  {name:<5} in-scope {acc:.3f}  abstention {ab:.3f}")
     return 0
+
+
+def leave_one_set_out(now: "M.Thresholds") -> None:
+    """Pooled first-contact rates with no out-of-scope examples, and with the other sets' examples."""
+    names = ["tuned", *FIRST_CONTACT]
+    oos = {n: tuple(it.q for it in load_items(SETS[n]) if it.expect is None) for n in names}
+    pooled: dict[bool, list[Row]] = {False: [], True: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, commit in FIRST_CONTACT.items():
+            base = base_at(commit, Path(tmp))
+            others = tuple(q for n in names if n != name for q in oos[n])
+            items = load_items(SETS[name])
+            pooled[False] += replay(dataclasses.replace(base, out_of_scope=()), items)
+            pooled[True] += replay(dataclasses.replace(base, out_of_scope=(OutOfScope("other sets", others, "-"),)), items)
+    print("out-of-scope examples, leave one set out (first contact, current thresholds):")
+    for with_examples, rows in pooled.items():
+        acc, ab = score(rows, now.answer, now.margin, now.sure)
+        label = "other sets' examples" if with_examples else "no examples"
+        print(f"  {label:<21} in-scope {acc:.3f}  abstention {ab:.3f}  ({len(rows)} questions)")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,7 @@ def scoped(tmp_path_factory):
     (root / "out_of_scope.yaml").write_text(
         "schema: 1\nsubjects:\n  - subject: חופשות של נבחרים\n    questions:\n"
         "      - מי משלם על הטיסות של ראש העיר לחופשה פרטית\n"
+        "      - כמה אנשים קראו את סיכום הביקור של המשלחת\n"
         "  - subject: החלטות אחרות\n    questions:\n      - כמה כסף יש בהחלטה 2026 לשנה הבאה\n", encoding="utf-8")
     return Matcher(load_base(root))
 
@@ -189,3 +190,15 @@ def test_an_out_of_scope_question_naming_a_number_counts_only_for_that_number(sc
     m = scoped.match("כמה כסף יש בהחלטה 2025 לשנה הבאה")
     assert m.decision == "answer" and m.best.entry_id == "dec-2025-budget" and m.out_of_scope is None
     assert scoped.closer_out_of_scope("כסף החלטה 2026 לשנה הבאה", {"2026"}, 0.5) == "החלטות אחרות"
+
+
+def test_only_words_the_best_entry_lacks_make_a_question_out_of_scope(scoped):
+    # The example shares "סיכום הביקור של המשלחת" with the question, but those words are the
+    # entry's own; what the example adds ("כמה אנשים קראו") is not in the question.
+    q = "מה כותבים בסיכום הביקור של המשלחת"
+    m = scoped.match(q)
+    assert m.decision == "answer" and m.best.entry_id == "visits-summary" and m.out_of_scope is None
+    idx = scoped.position["visits-summary"]
+    qtext = "כותבימ סיכומ הביקור משלחת"
+    assert scoped.closer_out_of_scope(qtext, set(), 0.0) == "חופשות של נבחרים"  # any shared word
+    assert scoped.closer_out_of_scope(qtext, set(), 0.0, idx) is None  # only what the entry lacks
