@@ -35,6 +35,7 @@ SUFFIXES = ("ויות", "יות", "ימ", "ות", "ית", "יה", "ה", "ת", "�
 MIN_SUFFIX_STEM = 3
 
 # Words that carry no topic in a question. Compared after normalisation, so finals are folded here.
+# Time words (לפני, אחרי, לאחר, במהלך, בזמן) are not here: they tell the phases of a visit apart.
 STOP_WORDS = frozenset(w.translate(str.maketrans("ךםןףץ", "כמנפצ")) for w in
     """
     מה מי איך למה מדוע מתי איפה היכנ כמה האמ האם של את אתה אתמ אתנ אני אנחנו הוא היא המ הנ זה זו זאת
@@ -43,7 +44,7 @@ STOP_WORDS = frozenset(w.translate(str.maketrans("ךםןףץ", "כמנפצ")) fo
     יהיה תהיה להיות כנ לא לו אפשר אפשרי רוצה רוצים רציתי צריכ צריכה צריכימ לדעת יודע יודעת יודעימ
     תגיד תגידי תגידו תגידו תסביר תסבירי תסבירו מישהו מישהי בעצמ בדיוק בערכ משהו דבר דברימ תודה בבקשה
     פה שמ כאנ עכשיו עוד כבר בכלל מאוד מאד הכי ממש פשוט נו טוב אוקיי אוקי היי הי לשאול להסביר יכול יכולה
-    איזה איזו אילו אשר כאשר לאחר אחרי לפני בזמנ במהלכ ביותר יותר פחות אחד אחת אותו אותה אותמ
+    איזה איזו אילו אשר כאשר ביותר יותר פחות אחד אחת אותו אותה אותמ
     שלא שזה שהוא שהיא שהמ כדי בגלל למרות ללא בלי כמעט תמיד אז אולי הרבה מעט
     the a an of to in on for is are what who how when where which and or
     """.split()

@@ -41,6 +41,9 @@ def test_stop_words_with_clitics():
     assert is_stop("מה") and is_stop("ומה") and is_stop("ש")
     assert not is_stop("תקציב")
     assert content_tokens("מה התקציב של ההחלטה?") == ["התקציב", "ההחלטה"]
+    # Time words tell the phases of a visit apart (the before / during / after checklists).
+    assert content_tokens("צ'ק ליסט לפני ביקור") != content_tokens("צ'ק ליסט אחרי ביקור")
+    assert not is_stop("במהלך") and not is_stop("לאחר")
 
 
 def test_guarded_numbers_are_decisions_years_and_clauses():
