@@ -1,5 +1,6 @@
 """Question features the matcher reads besides plain words: decision references, curator
-synonym groups, and the word overlap of a question with one alternate question.
+synonym groups, the word overlap of a question with one alternate question, and whether a
+question asks for an amount of money that an entry states.
 
 Kept apart from the index so each piece can be read (and tested) on its own; all of it is Hebrew-
 or domain-specific, which is why it is written here rather than taken from a library.
@@ -11,7 +12,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from .hebrew import normalize, variants
+from .hebrew import is_stop, normalize, question_types, variants
 
 _DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
 
@@ -88,3 +89,36 @@ def word_overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: st
     recall = sum(imp for ks, imp in qwords if not ks.isdisjoint(text_keys)) / total
     precision = matched / len(words)
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+# An amount question: "כמה" with a money word ("כמה עלתה הסקירה", "כמה כסף"), or "מה" asking a
+# money noun straight away ("מה התקציב של ...", "מה השכר של ..."). Normalised, finals folded.
+_MONEY_WORDS = frozenset({"תקציב", "עלות", "עולה", "עולות", "עולימ", "עלה", "עלתה", "עלו", "מחיר", "כספ", "מימונ", "שח", "שקל",
+                          "שקלימ", "מיליונ", "מיליארד", "משכורת", "שכר"})
+_MONEY_NOUNS = frozenset({"תקציב", "עלות", "שכר", "משכורת", "מחיר"})
+_WHAT = frozenset({"מה", "מהו", "מהי"})
+_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
+def asks_amount(norm_tokens: Sequence[str]) -> bool:
+    if "how-much" in question_types(" ".join(norm_tokens)):
+        if any(k in _MONEY_WORDS for t in norm_tokens for k, _ in variants(t)):
+            return True
+    for i, tok in enumerate(norm_tokens):
+        if tok in _WHAT or (tok[:1] == "ו" and tok[1:] in _WHAT):
+            rest = [t for t in norm_tokens[i + 1:] if not is_stop(t)]
+            if rest and any(k in _MONEY_NOUNS for k, _ in variants(rest[0])):
+                return True
+    return False
+
+
+def states_amount(text: str, decision_number: int | None = None) -> bool:
+    """Whether a text states some number besides dates, years and its own decision number: an
+    entry that states none cannot tell a budget, a cost or a salary, however close its words."""
+    for number in _NUMBER.findall(_DATE.sub(" ", text)):
+        plain = number.replace(",", "")
+        if plain != str(decision_number) and not _YEAR.fullmatch(plain):
+            return True
+    return False

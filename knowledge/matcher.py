@@ -16,7 +16,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .features import SynonymTagger, decision_refs, word_overlap
+from .features import SynonymTagger, asks_amount, decision_refs, states_amount, word_overlap
 from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .schema import Entry, KnowledgeBase
 
@@ -143,6 +143,7 @@ class Matcher:
         self.fuzz_texts: list[tuple[str, ...]] = []
         self.decision_of: list[int | None] = []
         self.asks: list[frozenset[str] | None] = []
+        self.states_amount: list[bool] = []
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -189,6 +190,9 @@ class Matcher:
             # None: an entry without alternate questions is not judged by its question words.
             self.asks.append(frozenset().union(*(question_types(normalize(t)) for t in texts))
                              if e.questions else None)
+            # An entry whose own alternate questions ask an amount was written to answer them.
+            self.states_amount.append(states_amount(e.answer + " " + " ".join(e.checklist), e.decision_number)
+                                      or any(asks_amount(normalize(q).split()) for q in e.questions))
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
         self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
         self.decision_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in decision_ids.items()}
@@ -397,6 +401,8 @@ class Matcher:
         decision = self.decide(results)
         if decision != "unanswered" and self.asks_contact_it_lacks(toks, results[0].entry_id):
             decision = "unanswered"
+        if decision == "answer" and self.asks_amount_it_lacks(toks, results[0].entry_id):
+            decision = "clarify"  # the entry may still help ("is it worth the cost"), but not as the answer
         subject = self.closer_out_of_scope(qtext, numbers, results[0].fuzzy, self.position[results[0].entry_id])
         if subject is not None:
             decision = "unanswered"
@@ -435,6 +441,11 @@ class Matcher:
         if sim[best] >= max(OUT_OF_SCOPE_FLOOR, entry_fuzzy + OUT_OF_SCOPE_LEAD) - 1e-6:
             return self.oos_subjects[near[best]]
         return None
+
+    def asks_amount_it_lacks(self, toks: list[str], entry_id: str) -> bool:
+        """A budget, cost or salary question whose entry states no amount at all (and none of whose
+        alternate questions asks one)."""
+        return not self.states_amount[self.position[entry_id]] and asks_amount(toks)
 
     def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS

@@ -1,4 +1,6 @@
-from knowledge.features import SynonymTagger, decision_refs, word_overlap
+import pytest
+
+from knowledge.features import SynonymTagger, asks_amount, decision_refs, states_amount, word_overlap
 from knowledge.hebrew import normalize, variants
 
 
@@ -35,3 +37,18 @@ def test_word_overlap_is_an_f1_that_reads_prefixes():
     assert same == 1.0
     assert 0.0 < half < same
     assert none == 0.0
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("כמה עלתה הסקירה הבינלאומית", True), ("כמה כסף יש בהחלטה 546", True), ("מה התקציב של התוכנית", True),
+    ("ומה היה השכר של מנהלת התוכנית", True), ("כמה רשויות הגישו", False), ("מי מממן את התוכנית", False),
+    ("יש כסף להכשרות", False), ("איך מקבלים תקציב", False), ("מה עושים עם התקציב שנשאר", False),
+])
+def test_asks_amount(q, expected):
+    assert asks_amount(normalize(q).split()) is expected
+
+
+def test_states_amount_ignores_dates_years_and_the_decision_number():
+    assert not states_amount("החלטה 546 (14.7.2013) עוסקת בהעברת מחנות צה\"ל לנגב בשנים 2013–2017", 546)
+    assert states_amount("החלטה 546 (14.7.2013): כ-500 מיליון ש\"ח", 546)
+    assert states_amount("20 רשויות הגישו הצעות")

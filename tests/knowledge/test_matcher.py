@@ -202,3 +202,12 @@ def test_only_words_the_best_entry_lacks_make_a_question_out_of_scope(scoped):
     qtext = "כותבימ סיכומ הביקור משלחת"
     assert scoped.closer_out_of_scope(qtext, set(), 0.0) == "חופשות של נבחרים"  # any shared word
     assert scoped.closer_out_of_scope(qtext, set(), 0.0, idx) is None  # only what the entry lacks
+
+
+def test_an_amount_its_entry_does_not_state_is_not_answered_from_it(matcher):
+    # visits-who-pays says who pays for what, with no sum: "how much" is offered, not answered.
+    assert not matcher.states_amount[matcher.position["visits-who-pays"]]
+    m = matcher.match("כמה עולות הטיסות של המשלחת")
+    assert m.best.entry_id == "visits-who-pays" and m.decision == "clarify"
+    assert matcher.match("מי משלם על הטיסות של המשלחת").decision == "answer"
+    assert matcher.match("כמה כסף יש בהחלטה 546").decision == "answer"  # that entry states 500 million
