@@ -7,7 +7,7 @@ import platform
 from datetime import date
 from pathlib import Path
 
-from knowledge.schema import Document, Entry, KnowledgeBase, Source
+from knowledge.schema import Document, Entry, KnowledgeBase, OutOfScope, Source
 
 REPO = Path(__file__).resolve().parent.parent
 HEQ = Path(os.environ.get("RASHUT_HEQ", REPO.parent / "shared" / "data" / "heq" / "val_v1.1.json"))
@@ -33,9 +33,9 @@ def entry(eid: str, title: str, answer: str, questions: tuple[str, ...] = (), do
                  file="<bench>", line=0, questions=questions)
 
 
-def base_of(entries: list[Entry], title: str = "benchmark") -> KnowledgeBase:
+def base_of(entries: list[Entry], title: str = "benchmark", out_of_scope: tuple[OutOfScope, ...] = ()) -> KnowledgeBase:
     doc = Document("bench", "topic", title, SOURCE, "<bench>", tuple(entries))
-    return KnowledgeBase.build(Path("<bench>"), (doc,))
+    return KnowledgeBase.build(Path("<bench>"), (doc,), (), out_of_scope)
 
 
 def machine() -> dict[str, object]:

@@ -38,7 +38,9 @@ _ABOUT = {"אתה", "את", "בוט", "רובוט", "אמיתי", "אמיתית"
           "מחשב", "מצחיק", "מצחיקה", "חחח", "חחחח", "בינה", "מלאכותית", "ai", "gpt", "chatgpt"}
 _ABOUT_TRIGGERS = {"אתה", "בוט", "רובוט", "שלומכ", "שלומכמ", "חמוד", "חמודה", "אותכ", "מחשב", "חחח", "חחחח"}
 _BYE = {"ביי", "להתראות", "bye", "לילה", "נתראה", "יאללה", "בהצלחה", "הכל", "הכול", "בינתיימ", "כרגע", "זהו"}
-BOT_NAME = "רשות"  # normalised
+# Words that address someone: the bot by name ("ערב טוב רשות") or anyone ("תודה אחי"). Alone,
+# "רשות" may be a question, so they only drop out of a message that has other words.
+_VOCATIVES = {"רשות", "אחי", "אחותי", "חביבי", "גבר", "מלכ", "מלכה"}
 _THANKS_EMOJI = set("👍🙏❤️💙🌹😊🙂👌💪🔥✨")
 
 
@@ -56,8 +58,8 @@ def _smalltalk(text: str, norm: str) -> str | None:
     if len(toks) > 8:
         return None
     small = _THANKS | _GREETINGS | _BYE | _ABOUT
-    if len(toks) > 1:  # the bot addressed by name ("ערב טוב רשות"); alone, "רשות" may be a question
-        toks = [t for t in toks if t != BOT_NAME] or toks
+    if len(toks) > 1:
+        toks = [t for t in toks if t not in _VOCATIVES] or toks
     # "ויום טוב", "ותודה": a leading ו joins two pleasantries
     toks = [t[1:] if t not in small and t.startswith("ו") and t[1:] in small else t for t in toks]
     if any(t not in small and not is_stop(t) for t in toks):

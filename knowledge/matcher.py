@@ -51,6 +51,7 @@ KNOWN_AS_WRITTEN = 0.86  # a reading this good (the word itself, or one clitic o
 # scope. Chosen leave-one-set-out on the development sets (docs/matching.md).
 OUT_OF_SCOPE_FLOOR = 0.60
 OUT_OF_SCOPE_LEAD = -0.05
+OUT_OF_SCOPE_SAME = 0.95  # this close, it is a question the curators listed, asked again
 CONTACT_KEYS = frozenset({"טלפונ", "טלפונימ", "כתובת", "מייל", "אימייל", "email", "פקס", "וואטסאפ"})
 SCATTER_CAP = 2000
 
@@ -422,25 +423,31 @@ class Matcher:
         OUT_OF_SCOPE_FLOOR, and within OUT_OF_SCOPE_LEAD of the best entry's title or alternate
         questions), if any.
 
-        Only out-of-scope questions sharing a word with this one that the best entry lacks are
-        compared: the evidence must be what the entry does not cover ("כמה מרוויחה מנהלת ..."),
-        not the entity both talk about ("... בכנס החשיפה לאשכולות"). One naming a number counts
+        Only out-of-scope questions sharing a word with this one that the best entry lacks count:
+        the evidence must be what the entry does not cover ("כמה מרוויחה מנהלת ..."), not the
+        entity both talk about ("... בכנס החשיפה לאשכולות"), unless the question is one of them
+        asked again (OUT_OF_SCOPE_SAME). One naming a number counts
         only for questions naming it too ("numbers are facts": an example about decision 2026
         says nothing about decision 2025)."""
         words = qtext.split()
-        if entry_idx is not None:
-            words = [w for w in words if not any(self._holds(k, entry_idx) for k, _ in variants(w))]
         near = {n for w in words for k, _ in variants(w) for n in self.oos_index.get(k, ())}
-        near = [n for n in sorted(near) if self.oos_numbers[n] <= numbers]
-        if not near:
+        near_ids = [n for n in sorted(near) if self.oos_numbers[n] <= numbers]
+        if not near_ids:
             return None
-        texts = [self.oos_texts[n] for n in near]
+        lacking: set[int] | None = None
+        if entry_idx is not None:
+            lacked = [w for w in words if not any(self._holds(k, entry_idx) for k, _ in variants(w))]
+            lacking = {n for w in lacked for k, _ in variants(w) for n in self.oos_index.get(k, ())}
+        texts = [self.oos_texts[n] for n in near_ids]
         sim = (process.cdist([qtext], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
                + process.cdist([qtext], texts, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
-        best = int(np.argmax(sim))
-        if sim[best] >= max(OUT_OF_SCOPE_FLOOR, entry_fuzzy + OUT_OF_SCOPE_LEAD) - 1e-6:
-            return self.oos_subjects[near[best]]
-        return None
+        need = max(OUT_OF_SCOPE_FLOOR, entry_fuzzy + OUT_OF_SCOPE_LEAD) - 1e-6
+        best, subject = 0.0, None
+        for j, n in enumerate(near_ids):
+            value = float(sim[j])
+            if value > best and (value >= OUT_OF_SCOPE_SAME or (value >= need and (lacking is None or n in lacking))):
+                best, subject = value, self.oos_subjects[n]
+        return subject
 
     def asks_amount_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         """A budget, cost or salary question whose entry states no amount at all (and none of whose

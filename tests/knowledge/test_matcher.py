@@ -211,3 +211,9 @@ def test_an_amount_its_entry_does_not_state_is_not_answered_from_it(matcher):
     assert m.best.entry_id == "visits-who-pays" and m.decision == "clarify"
     assert matcher.match("מי משלם על הטיסות של המשלחת").decision == "answer"
     assert matcher.match("כמה כסף יש בהחלטה 546").decision == "answer"  # that entry states 500 million
+
+
+def test_a_listed_out_of_scope_question_asked_again_is_out_of_scope(scoped):
+    # Every word of it is the entry's own, so only its being listed (nearly word for word) counts.
+    idx = scoped.position["visits-summary"]
+    assert scoped.closer_out_of_scope("אנשימ קראו סיכומ הביקור משלחת", set(), 1.0, idx) == "חופשות של נבחרים"
