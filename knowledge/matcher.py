@@ -434,20 +434,18 @@ class Matcher:
         near_ids = [n for n in sorted(near) if self.oos_numbers[n] <= numbers]
         if not near_ids:
             return None
-        lacking: set[int] | None = None
-        if entry_idx is not None:
-            lacked = [w for w in words if not any(self._holds(k, entry_idx) for k, _ in variants(w))]
-            lacking = {n for w in lacked for k, _ in variants(w) for n in self.oos_index.get(k, ())}
         texts = [self.oos_texts[n] for n in near_ids]
         sim = (process.cdist([qtext], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
                + process.cdist([qtext], texts, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
         need = max(OUT_OF_SCOPE_FLOOR, entry_fuzzy + OUT_OF_SCOPE_LEAD) - 1e-6
-        best, subject = 0.0, None
-        for j, n in enumerate(near_ids):
-            value = float(sim[j])
-            if value > best and (value >= OUT_OF_SCOPE_SAME or (value >= need and (lacking is None or n in lacking))):
-                best, subject = value, self.oos_subjects[n]
-        return subject
+        close = [(float(sim[j]), n) for j, n in enumerate(near_ids) if sim[j] >= need]
+        if not close:
+            return None  # the usual case: nothing to compare with the entry's words
+        if entry_idx is not None:
+            lacked = [w for w in words if not any(self._holds(k, entry_idx) for k, _ in variants(w))]
+            lacking = {n for w in lacked for k, _ in variants(w) for n in self.oos_index.get(k, ())}
+            close = [(value, n) for value, n in close if value >= OUT_OF_SCOPE_SAME or n in lacking]
+        return self.oos_subjects[max(close)[1]] if close else None
 
     def asks_amount_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         """A budget, cost or salary question whose entry states no amount at all (and none of whose
