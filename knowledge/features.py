@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import date
 from functools import lru_cache
 from typing import Iterable, Sequence
 
@@ -112,6 +113,23 @@ def asks_amount(norm_tokens: Sequence[str]) -> bool:
             if rest and any(k in _MONEY_NOUNS for k, _ in variants(rest[0])):
                 return True
     return False
+
+
+_MONTHS = ("ינואר", "פברואר", "מרצ", "מרס", "אפריל", "מאי", "יוני", "יולי", "אוגוסט", "ספטמבר", "אוקטובר",
+           "נובמבר", "דצמבר")
+_YEAR_IN_TEXT = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
+
+
+def states_date(text: str, decision_date: date | None = None) -> bool:
+    """Whether a text states a date, a year or a month besides its own decision's date: an entry
+    that states none cannot tell when something happened ("מתי עברה בח"א 27 לנבטים")."""
+    if decision_date is not None:
+        d = decision_date
+        for form in (f"{d.day}.{d.month}.{d.year}", f"{d.day:02d}.{d.month:02d}.{d.year}"):
+            text = text.replace(form, " ")
+    norm = normalize(text)
+    return bool(_DATE.search(text) or _YEAR_IN_TEXT.search(text)
+                or any(m in w for w in norm.split() for m in _MONTHS))
 
 
 def states_amount(text: str, decision_number: int | None = None) -> bool:

@@ -16,7 +16,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .features import SynonymTagger, asks_amount, decision_refs, states_amount, word_overlap
+from .features import SynonymTagger, asks_amount, decision_refs, states_amount, states_date, word_overlap
 from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .schema import Entry, KnowledgeBase
 
@@ -144,7 +144,8 @@ class Matcher:
         self.fuzz_texts: list[tuple[str, ...]] = []
         self.decision_of: list[int | None] = []
         self.asks: list[frozenset[str] | None] = []
-        self.states_amount: list[bool] = []
+        self.states_number: list[bool] = []  # states an amount or a count (or its questions ask one)
+        self.states_when: list[bool] = []  # states a date (or its questions ask when)
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -191,9 +192,12 @@ class Matcher:
             # None: an entry without alternate questions is not judged by its question words.
             self.asks.append(frozenset().union(*(question_types(normalize(t)) for t in texts))
                              if e.questions else None)
-            # An entry whose own alternate questions ask an amount was written to answer them.
-            self.states_amount.append(states_amount(e.answer + " " + " ".join(e.checklist), e.decision_number)
+            # An entry whose own alternate questions ask "how much" or "when" was written to answer them.
+            body = e.answer + " " + " ".join(e.checklist)
+            asked = self.asks[-1] or frozenset()
+            self.states_number.append(states_amount(body, e.decision_number) or "how-much" in asked
                                       or any(asks_amount(normalize(q).split()) for q in e.questions))
+            self.states_when.append(states_date(body, e.decision_date) or "when" in asked)
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
         self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
         self.decision_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in decision_ids.items()}
@@ -402,7 +406,7 @@ class Matcher:
         decision = self.decide(results)
         if decision != "unanswered" and self.asks_contact_it_lacks(toks, results[0].entry_id):
             decision = "unanswered"
-        if decision == "answer" and self.asks_amount_it_lacks(toks, results[0].entry_id):
+        if decision == "answer" and self.asks_what_it_lacks(toks, results[0].entry_id, qtypes):
             decision = "clarify"  # the entry may still help ("is it worth the cost"), but not as the answer
         subject = self.closer_out_of_scope(qtext, numbers, results[0].fuzzy, self.position[results[0].entry_id])
         if subject is not None:
@@ -447,10 +451,16 @@ class Matcher:
             close = [(value, n) for value, n in close if value >= OUT_OF_SCOPE_SAME or n in lacking]
         return self.oos_subjects[max(close)[1]] if close else None
 
-    def asks_amount_it_lacks(self, toks: list[str], entry_id: str) -> bool:
-        """A budget, cost or salary question whose entry states no amount at all (and none of whose
-        alternate questions asks one)."""
-        return not self.states_amount[self.position[entry_id]] and asks_amount(toks)
+    def asks_what_it_lacks(self, toks: list[str], entry_id: str, qtypes: frozenset[str] | None = None) -> bool:
+        """A "how much / how many" or budget question whose entry states no number, or a "when"
+        question whose entry states no date (besides its decision's own), where none of the entry's
+        alternate questions asks that way either: however close its words, it cannot answer."""
+        idx = self.position[entry_id]
+        if qtypes is None:
+            qtypes = question_types(" ".join(toks))
+        if not self.states_number[idx] and ("how-much" in qtypes or asks_amount(toks)):
+            return True
+        return not self.states_when[idx] and "when" in qtypes
 
     def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS

@@ -1,6 +1,8 @@
 import pytest
 
-from knowledge.features import SynonymTagger, asks_amount, decision_refs, states_amount, word_overlap
+from datetime import date
+
+from knowledge.features import SynonymTagger, asks_amount, decision_refs, states_amount, states_date, word_overlap
 from knowledge.hebrew import normalize, variants
 
 
@@ -52,3 +54,11 @@ def test_states_amount_ignores_dates_years_and_the_decision_number():
     assert not states_amount("החלטה 546 (14.7.2013) עוסקת בהעברת מחנות צה\"ל לנגב בשנים 2013–2017", 546)
     assert states_amount("החלטה 546 (14.7.2013): כ-500 מיליון ש\"ח", 546)
     assert states_amount("20 רשויות הגישו הצעות")
+
+
+def test_states_date_ignores_the_decisions_own_date():
+    own = date(2013, 7, 14)
+    assert not states_date("החלטה 546 (14.7.2013) נשענת על העברת בח\"א 27 לנבטים", own)
+    assert states_date("החלטה 546 (14.7.2013): הבסיס עבר בשנת 2015", own)
+    assert states_date("יום העבודה התקיים בדצמבר")
+    assert states_date("הכנס נערך ב-10.6.15")

@@ -206,7 +206,7 @@ def test_only_words_the_best_entry_lacks_make_a_question_out_of_scope(scoped):
 
 def test_an_amount_its_entry_does_not_state_is_not_answered_from_it(matcher):
     # visits-who-pays says who pays for what, with no sum: "how much" is offered, not answered.
-    assert not matcher.states_amount[matcher.position["visits-who-pays"]]
+    assert not matcher.states_number[matcher.position["visits-who-pays"]]
     m = matcher.match("כמה עולות הטיסות של המשלחת")
     assert m.best.entry_id == "visits-who-pays" and m.decision == "clarify"
     assert matcher.match("מי משלם על הטיסות של המשלחת").decision == "answer"
@@ -217,3 +217,12 @@ def test_a_listed_out_of_scope_question_asked_again_is_out_of_scope(scoped):
     # Every word of it is the entry's own, so only its being listed (nearly word for word) counts.
     idx = scoped.position["visits-summary"]
     assert scoped.closer_out_of_scope("אנשימ קראו סיכומ הביקור משלחת", set(), 1.0, idx) == "חופשות של נבחרים"
+
+
+def test_a_when_question_its_entry_has_no_date_for_is_not_answered_from_it(matcher):
+    # visits-who-pays states no date and none of its questions asks when.
+    assert not matcher.states_when[matcher.position["visits-who-pays"]]
+    m = matcher.match("מתי משלמים על הטיסות של המשלחת")
+    assert m.best.entry_id == "visits-who-pays" and m.decision == "clarify"
+    assert matcher.asks_what_it_lacks("מתי משלמים טיסות".split(), "visits-who-pays")
+    assert not matcher.asks_what_it_lacks("מי משלם טיסות".split(), "visits-who-pays")
