@@ -199,10 +199,23 @@ _QUESTION_WORDS = {
 _QUESTION_TYPE = {w: kind for kind, words in _QUESTION_WORDS.items() for w in words}
 
 
+_WHAT_IS_ONE = frozenset({"מהו", "מהי"})
+_WHAT_IS_AFTER = frozenset({"זה", "זו", "זאת", "הוא", "היא"})
+
+
 def question_types(norm: str) -> frozenset[str]:
     """The kinds of question word in a normalised text, read behind clitics (ולמה, ממתי, בכמה):
-    who, when, how-much, why, where, how."""
-    return frozenset(_QUESTION_TYPE[r] for t in norm.split() for r in _behind_clitics(t) if r in _QUESTION_TYPE)
+    who, when, how-much, why, where, how, and what-is ("מה זה", "מהי"): the question that asks
+    for the overview of a thing, not for one of its details."""
+    toks = norm.split()
+    kinds = {_QUESTION_TYPE[r] for t in toks for r in _behind_clitics(t) if r in _QUESTION_TYPE}
+    for i, t in enumerate(toks):
+        readings = _behind_clitics(t)
+        if any(r in _WHAT_IS_ONE for r in readings) or (
+                "מה" in readings and i + 1 < len(toks) and toks[i + 1] in _WHAT_IS_AFTER):
+            kinds.add("what-is")
+            break
+    return frozenset(kinds)
 
 
 # Letters that sound alike in today's Hebrew, and the vowel letters that plene and defective spelling

@@ -71,7 +71,9 @@ def test_single_small_number_words_stay_words():
     ("בכמה כסף מדובר", {"how-much"}),
     ("מאיפה המספר הזה", {"where"}),
     ("כיצד מגישים", {"how"}),
-    ("מה זה אשכול", set()),
+    ("מה זה אשכול", {"what-is"}),
+    ("ומהי קהילה מיטיבה", {"what-is"}),
+    ("מה התקציב", set()),
     ("מתי ואיפה", {"when", "where"}),
 ])
 def test_question_types_read_the_question_word_behind_clitics(text, kinds):
