@@ -8,6 +8,7 @@ honestly that the question could not be queued.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -28,7 +29,7 @@ CLARIFY_MIN = 0.25  # a did-you-mean option must score at least this
 
 _GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "בוקר", "ערב", "צהריימ", "צהרימ", "טוב", "טובימ",
               "טובה", "נשמע", "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "יומ", "נעימ", "מה", "איכ", "לכ", "לכמ", "אליכ", "לכולמ", "כולמ", "חברימ",
-              "הולכ", "מצב", "מהמצב", "שבוע", "שבת", "חג", "שמח"}
+              "הולכ", "מצב", "מהמצב", "שבוע", "שבת", "חג", "שמח", "רב"}
 _THANKS = {"תודה", "תודות", "רבה", "תנקס", "thanks", "thx", "thank", "you", "יישר", "ישר", "כח", "כוח", "אלופ",
            "אלופימ", "אלופה", "מעולה", "סבבה", "מצוינ", "מצויינ", "אחלה", "תותח", "תותחימ", "ok", "אוקיי", "אוקי",
            "מגניב", "בסדר", "עזרת", "עזרתמ", "עזרה", "העזרה", "עזרתכ", "מושלמ", "נהדר", "יופי", "הבנתי", "הבנו",
@@ -42,6 +43,19 @@ _BYE = {"ביי", "להתראות", "bye", "לילה", "נתראה", "יאללה
 # "רשות" may be a question, so they only drop out of a message that has other words.
 _VOCATIVES = {"רשות", "אחי", "אחותי", "חביבי", "גבר", "מלכ", "מלכה"}
 _THANKS_EMOJI = set("👍🙏❤️💙🌹😊🙂👌💪🔥✨")
+
+
+_DRAWN_OUT = re.compile(r"(.)\1{2,}")
+
+
+def _as_small(tok: str, small: set[str]) -> str:
+    """``tok`` read as a pleasantry if it is one behind a leading ו or with a letter drawn out."""
+    for candidate in (tok, _DRAWN_OUT.sub(r"\1\1", tok), _DRAWN_OUT.sub(r"\1", tok)):
+        if candidate in small:
+            return candidate
+        if candidate.startswith("ו") and candidate[1:] in small:
+            return candidate[1:]
+    return tok
 
 
 def _smalltalk(text: str, norm: str) -> str | None:
@@ -60,8 +74,8 @@ def _smalltalk(text: str, norm: str) -> str | None:
     small = _THANKS | _GREETINGS | _BYE | _ABOUT
     if len(toks) > 1:
         toks = [t for t in toks if t not in _VOCATIVES] or toks
-    # "ויום טוב", "ותודה": a leading ו joins two pleasantries
-    toks = [t[1:] if t not in small and t.startswith("ו") and t[1:] in small else t for t in toks]
+    # "ויום טוב", "ותודה": a leading ו joins two pleasantries; "הייי", "תודהההה": drawn-out letters
+    toks = [_as_small(t, small) for t in toks]
     if any(t not in small and not is_stop(t) for t in toks):
         return None
     words = set(toks)

@@ -44,7 +44,8 @@ async def test_clause_in_citation(service):
     ("\u200e\u200f", texts.EMPTY_QUESTION), ("בוקר טוב לכולם", texts.SMALLTALK_GREETING),
     ("להתראות ויום טוב", texts.SMALLTALK_BYE), ("תודה, זה הכל בינתיים", texts.SMALLTALK_THANKS),
     ("ערב טוב רשות", texts.SMALLTALK_GREETING), ("סבבה, הבנתי", texts.SMALLTALK_THANKS),
-    ("תודה אחי", texts.SMALLTALK_THANKS),
+    ("תודה אחי", texts.SMALLTALK_THANKS), ("הייי", texts.SMALLTALK_GREETING), ("תודהההה", texts.SMALLTALK_THANKS),
+    ("שלום רב", texts.SMALLTALK_GREETING),
 ])
 async def test_smalltalk_is_not_logged(service, store, text, expected):
     r = await service.handle(Question(text))
