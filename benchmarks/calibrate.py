@@ -9,9 +9,9 @@ and the thresholds that maximise the lower of in-scope accuracy and out-of-scope
 bars are 0.95) on the pooled rows are printed, next to today's. The held-out set is never read.
 
 The out-of-scope examples (knowledge/base/out_of_scope.yaml) are the development sets' own
-out-of-scope questions, so they cannot be judged on those sets either: the last table replays each
-set at first contact with the examples of all the *other* sets only (leave one set out), with the
-current thresholds, next to the same replay with no examples.
+out-of-scope questions, so they cannot be judged on those sets either: each set is replayed at first
+contact with the examples of all the *other* sets only (leave one set out), and next to that with no
+examples at all. The thresholds are chosen on the first of these pools, the one like production.
 
 Run: python -m benchmarks.calibrate   (needs the git history; a shallow clone lacks the commits)
 """
@@ -85,25 +85,28 @@ def score(rows: list[Row], a: float, margin: float, sure: float) -> tuple[float,
 
 def main() -> int:
     now = M.Thresholds()
-    pooled: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, commit in FIRST_CONTACT.items():
             rows = replay(base_at(commit, Path(tmp)), load_items(SETS[name]))
-            pooled += rows
             acc, ab = score(rows, now.answer, now.margin, now.sure)
             print(f"{name:<5} first contact (base of {commit}): in-scope {acc:.3f}  abstention {ab:.3f}")
-    acc, ab = score(pooled, now.answer, now.margin, now.sure)
-    print(f"pooled, current thresholds {now.answer}/{now.margin}/{now.sure}: in-scope {acc:.3f}  abstention {ab:.3f}")
+    pools = leave_one_set_out()
+    print(f"pooled first contact, current thresholds {now.answer}/{now.margin}/{now.sure}:")
+    for label, rows in pools.items():
+        acc, ab = score(rows, now.answer, now.margin, now.sure)
+        print(f"  {label:<26} in-scope {acc:.3f}  abstention {ab:.3f}  ({len(rows)} questions)")
+    # Thresholds are chosen on the pool that looks like production: a base with out-of-scope
+    # examples, none of them from the questions being scored.
+    pooled = pools["with other sets' examples"]
     grid = []
     for a, mg, su in itertools.product(ANSWER, MARGIN, SURE):
         acc, ab = score(pooled, a, mg, su)
-        # Both bars matter equally: the lower of the two rates, then the smaller margin.
+        # Both bars matter equally: the lower of the two rates, then their sum, then the smaller margin.
         grid.append(((round(min(acc, ab), 3), round(acc + ab, 3), -mg), a, mg, su, acc, ab))
     grid.sort(reverse=True)
-    print("best thresholds (answer / margin / sure: in-scope, abstention):")
+    print("best thresholds on it (answer / margin / sure: in-scope, abstention):")
     for _key, a, mg, su, acc, ab in grid[:8]:
         print(f"  {a:.2f} / {mg:.2f} / {su:.2f}: {acc:.3f}  {ab:.3f}")
-    leave_one_set_out(now)
     cur_base = load_base()
     print("today's base, chosen thresholds, per tuning set (in-sample, for information):")
     _key, a, mg, su, _acc, _ab = grid[0]
@@ -113,23 +116,21 @@ def main() -> int:
     return 0
 
 
-def leave_one_set_out(now: "M.Thresholds") -> None:
-    """Pooled first-contact rates with no out-of-scope examples, and with the other sets' examples."""
+def leave_one_set_out() -> dict[str, list[Row]]:
+    """Every development set replayed at first contact, once with no out-of-scope examples and once
+    with the out-of-scope questions of all the *other* sets (and the tuned set) as examples."""
     names = ["tuned", *FIRST_CONTACT]
     oos = {n: tuple(it.q for it in load_items(SETS[n]) if it.expect is None) for n in names}
-    pooled: dict[bool, list[Row]] = {False: [], True: []}
+    pools: dict[str, list[Row]] = {"with no examples": [], "with other sets' examples": []}
     with tempfile.TemporaryDirectory() as tmp:
         for name, commit in FIRST_CONTACT.items():
             base = base_at(commit, Path(tmp))
             others = tuple(q for n in names if n != name for q in oos[n])
             items = load_items(SETS[name])
-            pooled[False] += replay(dataclasses.replace(base, out_of_scope=()), items)
-            pooled[True] += replay(dataclasses.replace(base, out_of_scope=(OutOfScope("other sets", others, "-"),)), items)
-    print("out-of-scope examples, leave one set out (first contact, current thresholds):")
-    for with_examples, rows in pooled.items():
-        acc, ab = score(rows, now.answer, now.margin, now.sure)
-        label = "other sets' examples" if with_examples else "no examples"
-        print(f"  {label:<21} in-scope {acc:.3f}  abstention {ab:.3f}  ({len(rows)} questions)")
+            pools["with no examples"] += replay(dataclasses.replace(base, out_of_scope=()), items)
+            pools["with other sets' examples"] += replay(
+                dataclasses.replace(base, out_of_scope=(OutOfScope("other sets", others, "-"),)), items)
+    return pools
 
 
 if __name__ == "__main__":
