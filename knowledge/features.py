@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from .hebrew import is_stop, normalize, question_types, variants
+from .hebrew import behind_clitics, is_stop, normalize, question_types, variants
 
 _DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
 
@@ -140,3 +140,22 @@ def states_amount(text: str, decision_number: int | None = None) -> bool:
         if plain != str(decision_number) and not _YEAR.fullmatch(plain):
             return True
     return False
+
+
+# Office holders a "who" question may ask for by title ("מי המנכ"ל של ...", "מי יו"ר ..."). Normalised.
+_ROLES = frozenset({"מנכל", "מנכלית", "יור", "ראש", "שר", "שרה", "השר", "השרה", "מנהל", "מנהלת", "חוקר", "חוקרת", "חוקרימ", "מרצה",
+                    "מרצימ", "דובר", "דוברת", "גזבר", "מבקר", "מזכיר", "נשיא", "סגנ", "מפכל", "ממונה", "רכז", "רכזת"})
+_WHO = frozenset({"מי", "מיהו", "מיהי", "מיהמ"})
+
+
+def asked_role(norm_tokens: Sequence[str]) -> str | None:
+    """The title a "who" question asks for when it comes right after the question word, else None.
+    The base names an office holder only where an entry says so; "מי המנכ"ל של אשכול נגב מערבי"
+    matched to the cluster's entry would answer with its members instead."""
+    for i, tok in enumerate(norm_tokens):
+        if any(r in _WHO for r in behind_clitics(tok)):
+            rest = [t for t in norm_tokens[i + 1:] if not is_stop(t)]
+            if rest and any(k in _ROLES for k, _ in variants(rest[0])):
+                return rest[0]
+            return None
+    return None

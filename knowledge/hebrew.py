@@ -167,7 +167,7 @@ def tokens(text: str) -> list[str]:
 _NOT_BEHIND_CLITICS = frozenset({"דבר", "דברימ"})
 
 
-def _behind_clitics(token: str) -> list[str]:
+def behind_clitics(token: str) -> list[str]:
     """The token, then what is left behind one or two clitic letters (ומה -> מה, ולמי -> מי)."""
     rest = [token]
     for cut in (1, 2):
@@ -182,7 +182,7 @@ def is_stop(token: str) -> bool:
         return True
     # A stop word behind clitics: ומה, שמה, ומי, וגמ ... but not a verb that merely looks like one
     # ("מדברים" is "talking", not "from things").
-    return any(r in STOP_WORDS and r not in _NOT_BEHIND_CLITICS for r in _behind_clitics(token)[1:])
+    return any(r in STOP_WORDS and r not in _NOT_BEHIND_CLITICS for r in behind_clitics(token)[1:])
 
 
 # What a question asks for, read off its question word. Stop words to the index, these words still
@@ -208,9 +208,9 @@ def question_types(norm: str) -> frozenset[str]:
     who, when, how-much, why, where, how, and what-is ("מה זה", "מהי"): the question that asks
     for the overview of a thing, not for one of its details."""
     toks = norm.split()
-    kinds = {_QUESTION_TYPE[r] for t in toks for r in _behind_clitics(t) if r in _QUESTION_TYPE}
+    kinds = {_QUESTION_TYPE[r] for t in toks for r in behind_clitics(t) if r in _QUESTION_TYPE}
     for i, t in enumerate(toks):
-        readings = _behind_clitics(t)
+        readings = behind_clitics(t)
         if any(r in _WHAT_IS_ONE for r in readings) or (
                 "מה" in readings and i + 1 < len(toks) and toks[i + 1] in _WHAT_IS_AFTER):
             kinds.add("what-is")

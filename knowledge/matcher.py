@@ -16,7 +16,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .features import SynonymTagger, asks_amount, decision_refs, states_amount, states_date, word_overlap
+from .features import SynonymTagger, asked_role, asks_amount, decision_refs, states_amount, states_date, word_overlap
 from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .schema import Entry, KnowledgeBase
 
@@ -455,13 +455,17 @@ class Matcher:
     def asks_what_it_lacks(self, toks: list[str], entry_id: str, qtypes: frozenset[str] | None = None) -> bool:
         """A "how much / how many" or budget question whose entry states no number, or a "when"
         question whose entry states no date (besides its decision's own), where none of the entry's
-        alternate questions asks that way either: however close its words, it cannot answer."""
+        alternate questions asks that way either, or a "who is the <title>" question whose entry
+        never mentions that title: however close its words, it cannot answer."""
         idx = self.position[entry_id]
         if qtypes is None:
             qtypes = question_types(" ".join(toks))
         if not self.states_number[idx] and ("how-much" in qtypes or asks_amount(toks)):
             return True
-        return not self.states_when[idx] and "when" in qtypes
+        if not self.states_when[idx] and "when" in qtypes:
+            return True
+        role = asked_role(toks) if "who" in qtypes else None
+        return role is not None and not any(self._holds(k, idx) for k, _ in variants(role))
 
     def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS

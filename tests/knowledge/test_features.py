@@ -2,7 +2,7 @@ import pytest
 
 from datetime import date
 
-from knowledge.features import SynonymTagger, asks_amount, decision_refs, states_amount, states_date, word_overlap
+from knowledge.features import SynonymTagger, asked_role, asks_amount, decision_refs, states_amount, states_date, word_overlap
 from knowledge.hebrew import normalize, variants
 
 
@@ -62,3 +62,11 @@ def test_states_date_ignores_the_decisions_own_date():
     assert states_date("החלטה 546 (14.7.2013): הבסיס עבר בשנת 2015", own)
     assert states_date("יום העבודה התקיים בדצמבר")
     assert states_date("הכנס נערך ב-10.6.15")
+
+
+@pytest.mark.parametrize("q, role", [
+    ("מי המנכ\"ל של אשכול נגב מערבי", "המנכל"), ("ומי יו\"ר האשכול", "יור"), ("מי השר לפיתוח הנגב", "השר"),
+    ("מי משלם על הטיסות", None), ("מי עומד מאחורי התוכנית", None), ("מה עושה ראש הרשות", None),
+])
+def test_asked_role(q, role):
+    assert asked_role(normalize(q).split()) == role

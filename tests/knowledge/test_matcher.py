@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.engine import Engine
+from knowledge.hebrew import normalize
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -226,3 +227,9 @@ def test_a_when_question_its_entry_has_no_date_for_is_not_answered_from_it(match
     assert m.best.entry_id == "visits-who-pays" and m.decision == "clarify"
     assert matcher.asks_what_it_lacks("מתי משלמים טיסות".split(), "visits-who-pays")
     assert not matcher.asks_what_it_lacks("מי משלם טיסות".split(), "visits-who-pays")
+
+
+def test_a_who_question_for_a_title_its_entry_never_mentions_is_not_answered_from_it(matcher):
+    toks = normalize("מי המנכל של המשלחת").split()
+    assert matcher.asks_what_it_lacks(toks, "visits-who-pays")
+    assert not matcher.asks_what_it_lacks(normalize("מי משלם על הטיסות").split(), "visits-who-pays")
