@@ -110,6 +110,8 @@ def read_number_words(norm: str) -> str:
     i = 0
     while i < len(toks):
         total, current, j, big = 0, 0, i, False
+        lead = 0  # "חמש ארבעים ושש": a unit before tens is said digit by digit (5, 46 -> 546)
+        last_kind = ""
         while j < len(toks):
             v = _number_value(toks[j])
             if v is None:
@@ -125,11 +127,15 @@ def read_number_words(norm: str) -> str:
                 total += value
                 current, big = 0, True
             else:
+                if kind == "ten" and last_kind == "unit" and 0 < current < 10 and not total and not lead:
+                    lead, current = current, 0
                 big = big or kind in ("ten", "hundred")
                 current += value
+            last_kind = kind
             j += 1
         if big and j - i >= 1:
-            out.append(str(total + current))
+            value = total + current
+            out.append(str(lead * 100 + value if lead and value < 100 else value))
             i = j
         else:
             out.append(toks[i])

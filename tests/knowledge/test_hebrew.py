@@ -53,6 +53,7 @@ def test_guarded_numbers_are_decisions_years_and_clauses():
 
 @pytest.mark.parametrize("words, digits", [
     ("החלטה חמש מאות ארבעים ושש", "החלטה 546"), ("החלטה אלפיים עשרים וחמש", "החלטה 2025"),
+    ("החלטה חמש ארבעים ושש", "החלטה 546"), ("שלוש שנים", "שלוש שנימ"),
     ("שלושת אלפים שבע מאות ושמונה", "3708"), ("מאה נציגים", "100 נציגימ"), ("עשרים ואחת", "21"),
 ])
 def test_compound_number_words_become_digits(words, digits):
