@@ -190,17 +190,21 @@ async def resolve(store: Store, args: argparse.Namespace, settings: Settings, ou
               f"rashut unanswered resolve {d.group_id} --entry <its id>", file=out)
         return 0
     r = await resolve_group(store, settings.kb_path, args.group, args.entry)
-    if r.diff:
-        out.write(r.diff if r.diff.endswith("\n") else r.diff + "\n")
-    print(f"group #{r.group_id}: {len(r.added)} question(s) added to '{r.entry_id}' in {r.file}; "
-          f"{r.rows} queue row(s) marked resolved", file=out)
-    for q in r.existing:
-        print(f"  already there: {q}", file=out)
-    for q, other in r.claimed:
-        print(f"  not added, already a question of '{other}': {q}", file=out)
-    for q in r.too_long:
-        print(f"  not added, too long to be a phrasing ({len(q)} characters): {q[:80]}...", file=out)
+    _report(out, r.diff, f"group #{r.group_id}: {len(r.added)} question(s) added to '{r.entry_id}' in {r.file}; "
+                         f"{r.rows} queue row(s) marked resolved",
+            [f"already there: {q}" for q in r.existing]
+            + [f"not added, already a question of '{other}': {q}" for q, other in r.claimed]
+            + [f"not added, too long to be a phrasing ({len(q)} characters): {q[:80]}..." for q in r.too_long])
     return 0
+
+
+def _report(out: TextIO, diff: str, headline: str, notes: list[str]) -> None:
+    """What an edit of the knowledge folder did: the diff, one line, then a line per question left out."""
+    if diff:
+        out.write(diff if diff.endswith("\n") else diff + "\n")
+    print(headline, file=out)
+    for note in notes:
+        print(f"  {note}", file=out)
 
 
 async def dismiss(store: Store, args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -209,15 +213,11 @@ async def dismiss(store: Store, args: argparse.Namespace, settings: Settings, ou
         print(f"group #{args.group}: {n} queue row(s) dismissed", file=out)
         return 0
     r = await dismiss_out_of_scope(store, settings.kb_path, args.group, args.subject)
-    if r.diff:
-        out.write(r.diff if r.diff.endswith("\n") else r.diff + "\n")
     where = "new subject" if r.new_subject else "subject"
-    print(f"group #{r.group_id}: {len(r.added)} question(s) added to the {where} '{r.subject}' in "
-          f"out_of_scope.yaml; {r.rows} queue row(s) dismissed", file=out)
-    for q in r.existing:
-        print(f"  already out of scope: {q}", file=out)
-    for q, other in r.claimed:
-        print(f"  not added, a question of entry '{other}': {q}", file=out)
+    _report(out, r.diff, f"group #{r.group_id}: {len(r.added)} question(s) added to the {where} '{r.subject}' in "
+                         f"out_of_scope.yaml; {r.rows} queue row(s) dismissed",
+            [f"already out of scope: {q}" for q in r.existing]
+            + [f"not added, a question of entry '{other}': {q}" for q, other in r.claimed])
     return 0
 
 
