@@ -63,7 +63,7 @@ class Thresholds:
 
     answer: float = 0.59
     clarify: float = 0.42
-    margin: float = 0.03
+    margin: float = 0.02
     sure: float = 0.75  # above this the margin is not required
 
 
