@@ -159,3 +159,11 @@ def asked_role(norm_tokens: Sequence[str]) -> str | None:
                 return rest[0]
             return None
     return None
+
+
+_NOW = frozenset({"היומ", "עכשיו", "כיומ", "כרגע", "נוכחי", "הנוכחי", "הנוכחית", "נוכחית", "המכהנ", "המכהנת"})
+
+
+def asks_now(norm_tokens: Sequence[str]) -> bool:
+    """Whether a question asks about the present ("מי ראש הממשלה עכשיו")."""
+    return any(r in _NOW for t in norm_tokens for r in behind_clitics(t))

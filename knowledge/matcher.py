@@ -16,7 +16,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .features import SynonymTagger, asked_role, asks_amount, decision_refs, states_amount, states_date, word_overlap
+from .features import SynonymTagger, asked_role, asks_amount, asks_now, decision_refs, states_amount, states_date, word_overlap
 from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .schema import Entry, KnowledgeBase
 
@@ -145,6 +145,7 @@ class Matcher:
         self.fuzz_texts: list[tuple[str, ...]] = []
         self.decision_of: list[int | None] = []
         self.asks: list[frozenset[str] | None] = []
+        self.states_money: list[bool] = []  # states an amount (or its questions ask a budget, cost, salary)
         self.states_number: list[bool] = []  # states an amount or a count (or its questions ask one)
         self.states_when: list[bool] = []  # states a date (or its questions ask when)
         for idx, e in enumerate(entries):
@@ -196,8 +197,9 @@ class Matcher:
             # An entry whose own alternate questions ask "how much" or "when" was written to answer them.
             body = e.answer + " " + " ".join(e.checklist)
             asked = self.asks[-1] or frozenset()
-            self.states_number.append(states_amount(body, e.decision_number) or "how-much" in asked
-                                      or any(asks_amount(normalize(q).split()) for q in e.questions))
+            amount = states_amount(body, e.decision_number)
+            self.states_money.append(amount or any(asks_amount(normalize(q).split()) for q in e.questions))
+            self.states_number.append(self.states_money[-1] or "how-much" in asked)
             self.states_when.append(states_date(body, e.decision_date) or "when" in asked)
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
         self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
@@ -460,12 +462,18 @@ class Matcher:
         idx = self.position[entry_id]
         if qtypes is None:
             qtypes = question_types(" ".join(toks))
-        if not self.states_number[idx] and ("how-much" in qtypes or asks_amount(toks)):
+        if asks_amount(toks):
+            if not self.states_money[idx]:  # "כמה תוכניות נסקרו" does not make it tell what the review cost
+                return True
+        elif not self.states_number[idx] and "how-much" in qtypes:
             return True
         if not self.states_when[idx] and "when" in qtypes:
             return True
         role = asked_role(toks) if "who" in qtypes else None
-        return role is not None and not any(self._holds(k, idx) for k, _ in variants(role))
+        if role is None:
+            return False
+        # The base is dated (as_of): it never knows who holds a post today, whatever it mentions.
+        return asks_now(toks) or not any(self._holds(k, idx) for k, _ in variants(role))
 
     def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS

@@ -2,7 +2,7 @@ import pytest
 
 from datetime import date
 
-from knowledge.features import SynonymTagger, asked_role, asks_amount, decision_refs, states_amount, states_date, word_overlap
+from knowledge.features import SynonymTagger, asked_role, asks_amount, asks_now, decision_refs, states_amount, states_date, word_overlap
 from knowledge.hebrew import normalize, variants
 
 
@@ -70,3 +70,9 @@ def test_states_date_ignores_the_decisions_own_date():
 ])
 def test_asked_role(q, role):
     assert asked_role(normalize(q).split()) == role
+
+
+def test_asks_now():
+    assert asks_now(normalize("מי ראש הממשלה עכשיו").split())
+    assert asks_now(normalize("ומי היו\"ר הנוכחי").split())
+    assert not asks_now(normalize("מי היה ראש הממשלה ב-2013").split())

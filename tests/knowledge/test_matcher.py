@@ -233,3 +233,9 @@ def test_a_who_question_for_a_title_its_entry_never_mentions_is_not_answered_fro
     toks = normalize("מי המנכל של המשלחת").split()
     assert matcher.asks_what_it_lacks(toks, "visits-who-pays")
     assert not matcher.asks_what_it_lacks(normalize("מי משלם על הטיסות").split(), "visits-who-pays")
+
+
+def test_todays_office_holder_is_never_answered_from_a_dated_entry(matcher):
+    # Whatever the entry mentions, the base (dated by as_of) never knows who holds a post now.
+    toks = normalize("מי ראש העיר עכשיו").split()
+    assert matcher.asks_what_it_lacks(toks, "visits-who-pays")
