@@ -148,6 +148,7 @@ class Matcher:
         self.states_money: list[bool] = []  # states an amount (or its questions ask a budget, cost, salary)
         self.states_number: list[bool] = []  # states an amount or a count (or its questions ask one)
         self.states_when: list[bool] = []  # states a date (or its questions ask when)
+        self.names_holder_now: list[bool] = []  # its questions ask who holds a post now
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -201,6 +202,7 @@ class Matcher:
             self.states_money.append(amount or any(asks_amount(normalize(q).split()) for q in e.questions))
             self.states_number.append(self.states_money[-1] or "how-much" in asked)
             self.states_when.append(states_date(body, e.decision_date) or "when" in asked)
+            self.names_holder_now.append(any(asked_role(t) and asks_now(t) for t in (normalize(q).split() for q in e.questions)))
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
         self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
         self.decision_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in decision_ids.items()}
@@ -473,7 +475,9 @@ class Matcher:
         if role is None:
             return False
         # The base is dated (as_of): it never knows who holds a post today, whatever it mentions.
-        return asks_now(toks) or not any(self._holds(k, idx) for k, _ in variants(role))
+        if asks_now(toks):
+            return not self.names_holder_now[idx]
+        return not any(self._holds(k, idx) for k, _ in variants(role))
 
     def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
         asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS
