@@ -167,3 +167,20 @@ _NOW = frozenset({"היומ", "עכשיו", "כיומ", "כרגע", "נוכחי"
 def asks_now(norm_tokens: Sequence[str]) -> bool:
     """Whether a question asks about the present ("מי ראש הממשלה עכשיו")."""
     return any(r in _NOW for t in norm_tokens for r in behind_clitics(t))
+
+
+_SENTENCE = re.compile(r".+?(?:[?!\n]+|\.(?!\d)|$)", re.S)  # a dot inside a number (1.26, 24.12) ends nothing
+
+
+def asked_sentences(text: str) -> list[list[str]]:
+    """The normalised words of the sentences that ask something: ending in "?", holding a question
+    word, or the message's only sentence. "קהילה מטיבה מה זה? קיבלנו מייל על זה" asks what the
+    programme is; the e-mail is context, not the thing asked for."""
+    parts = [p for p in _SENTENCE.findall(text) if normalize(p).split()]
+    out = []
+    for part in parts:
+        toks = normalize(part).split()
+        if len(parts) == 1 or part.rstrip().endswith("?") or question_types(" ".join(toks)) or \
+                any(r in _WHAT for t in toks for r in behind_clitics(t)):
+            out.append(toks)
+    return out

@@ -16,7 +16,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .features import SynonymTagger, asked_role, asks_amount, asks_now, decision_refs, states_amount, states_date, word_overlap
+from .features import SynonymTagger, asked_role, asked_sentences, asks_amount, asks_now, decision_refs, states_amount, states_date, word_overlap
 from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .schema import Entry, KnowledgeBase
 
@@ -409,7 +409,7 @@ class Matcher:
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
         decision = self.decide(results)
-        if decision != "unanswered" and self.asks_contact_it_lacks(toks, results[0].entry_id):
+        if decision != "unanswered" and self.asks_contact_it_lacks(text, results[0].entry_id):
             decision = "unanswered"
         if decision == "answer" and self.asks_what_it_lacks(toks, results[0].entry_id, qtypes):
             decision = "clarify"  # the entry may still help ("is it worth the cost"), but not as the answer
@@ -479,8 +479,12 @@ class Matcher:
             return not self.names_holder_now[idx]
         return not any(self._holds(k, idx) for k, _ in variants(role))
 
-    def asks_contact_it_lacks(self, toks: list[str], entry_id: str) -> bool:
-        asked = {k for t in toks for k, _ in variants(t)} & CONTACT_KEYS
+    def asks_contact_it_lacks(self, text: str, entry_id: str) -> bool:
+        """A phone, address or e-mail asked for (in a sentence that asks something) that the entry is
+        not about."""
+        if not any(k in CONTACT_KEYS for t in normalize(text[:4000]).split() for k, _ in variants(t)):
+            return False
+        asked = {k for toks in asked_sentences(text[:4000]) for t in toks for k, _ in variants(t)} & CONTACT_KEYS
         if not asked:
             return False
         idx = self.position[entry_id]

@@ -154,6 +154,9 @@ entries:
     assert m.match("מה הטלפון של הרכזת של מעגלים בנגב").best.entry_id == "prog-contact"
     assert m.match("מה הטלפון של הרכזת של מעגלים בנגב").decision != "unanswered"
     assert m.match("מי השותפים במעגלים בנגב").decision == "answer"
+    # An e-mail mentioned as context is not an e-mail asked for.
+    assert m.match("מי השותפים במעגלים בנגב? קיבלנו מייל על זה").decision == "answer"
+    assert m.match("קיבלנו מייל על זה. מה המייל של השותפים במעגלים בנגב?").decision == "unanswered"
 
 
 @pytest.fixture(scope="module")
