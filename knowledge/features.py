@@ -144,7 +144,8 @@ def states_amount(text: str, decision_number: int | None = None) -> bool:
 
 # Office holders a "who" question may ask for by title ("מי המנכ"ל של ...", "מי יו"ר ..."). Normalised.
 _ROLES = frozenset({"מנכל", "מנכלית", "יור", "ראש", "שר", "שרה", "השר", "השרה", "מנהל", "מנהלת", "חוקר", "חוקרת", "חוקרימ", "מרצה",
-                    "מרצימ", "דובר", "דוברת", "גזבר", "מבקר", "מזכיר", "נשיא", "סגנ", "מפכל", "ממונה", "רכז", "רכזת"})
+                    "מרצימ", "דובר", "דוברת", "גזבר", "מבקר", "מזכיר", "נשיא", "סגנ", "מפכל", "ממונה", "רכז", "רכזת",
+                    "יושב", "יושבת"})
 _WHO = frozenset({"מי", "מיהו", "מיהי", "מיהמ"})
 
 
@@ -167,6 +168,14 @@ _NOW = frozenset({"היומ", "עכשיו", "כיומ", "כרגע", "נוכחי"
 def asks_now(norm_tokens: Sequence[str]) -> bool:
     """Whether a question asks about the present ("מי ראש הממשלה עכשיו")."""
     return any(r in _NOW for t in norm_tokens for r in behind_clitics(t))
+
+
+_NEXT = frozenset({"הבא", "הבאה", "הבאימ", "הבאות", "הקרוב", "הקרובה", "הקרובימ", "בקרוב"})
+
+
+def asks_next(norm_tokens: Sequence[str]) -> bool:
+    """Whether a question asks about something still to come ("מתי הכנס הבא של מעגלים בנגב")."""
+    return any(t in _NEXT for t in norm_tokens)
 
 
 _SENTENCE = re.compile(r".+?(?:[?!\n]+|\.(?!\d)|$)", re.S)  # a dot inside a number (1.26, 24.12) ends nothing

@@ -16,7 +16,7 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .features import SynonymTagger, asked_role, asked_sentences, asks_amount, asks_now, decision_refs, states_amount, states_date, word_overlap
+from .features import SynonymTagger, asked_role, asked_sentences, asks_amount, asks_next, asks_now, decision_refs, states_amount, states_date, word_overlap
 from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .schema import Entry, KnowledgeBase
 
@@ -149,6 +149,7 @@ class Matcher:
         self.states_number: list[bool] = []  # states an amount or a count (or its questions ask one)
         self.states_when: list[bool] = []  # states a date (or its questions ask when)
         self.names_holder_now: list[bool] = []  # its questions ask who holds a post now
+        self.tells_next: list[bool] = []  # its questions ask when the next one is
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -202,7 +203,9 @@ class Matcher:
             self.states_money.append(amount or any(asks_amount(normalize(q).split()) for q in e.questions))
             self.states_number.append(self.states_money[-1] or "how-much" in asked)
             self.states_when.append(states_date(body, e.decision_date) or "when" in asked)
-            self.names_holder_now.append(any(asked_role(t) and asks_now(t) for t in (normalize(q).split() for q in e.questions)))
+            own = [normalize(q).split() for q in e.questions]
+            self.names_holder_now.append(any(asked_role(t) and asks_now(t) for t in own))
+            self.tells_next.append(any(asks_next(t) and "when" in question_types(" ".join(t)) for t in own))
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
         self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
         self.decision_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in decision_ids.items()}
@@ -469,8 +472,11 @@ class Matcher:
                 return True
         elif not self.states_number[idx] and "how-much" in qtypes:
             return True
-        if not self.states_when[idx] and "when" in qtypes:
-            return True
+        if "when" in qtypes:
+            if not self.states_when[idx]:
+                return True
+            if asks_next(toks) and not self.tells_next[idx]:  # a dated base knows no coming events
+                return True
         role = asked_role(toks) if "who" in qtypes else None
         if role is None:
             return False

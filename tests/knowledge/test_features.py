@@ -2,7 +2,7 @@ import pytest
 
 from datetime import date
 
-from knowledge.features import SynonymTagger, asked_role, asked_sentences, asks_amount, asks_now, decision_refs, states_amount, states_date, word_overlap
+from knowledge.features import SynonymTagger, asked_role, asked_sentences, asks_amount, asks_next, asks_now, decision_refs, states_amount, states_date, word_overlap
 from knowledge.hebrew import normalize, variants
 
 
@@ -82,3 +82,8 @@ def test_asked_sentences_skip_context_and_keep_numbers_whole():
     assert asked_sentences("קהילה מטיבה מה זה? קיבלנו מייל על זה") == [["קהילה", "מטיבה", "מה", "זה"]]
     assert asked_sentences("טלפון של המשרד") == [["טלפונ", "של", "המשרד"]]  # the only sentence
     assert len(asked_sentences("מה היה בכנס ב-10.6.15")) == 1
+
+
+def test_asks_next():
+    assert asks_next(normalize("מתי הכנס הבא של מעגלים בנגב").split())
+    assert not asks_next(normalize("מתי התקיים הכנס של מעגלים בנגב").split())

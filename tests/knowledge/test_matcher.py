@@ -242,3 +242,10 @@ def test_todays_office_holder_is_never_answered_from_a_dated_entry(matcher):
     # Whatever the entry mentions, the base (dated by as_of) never knows who holds a post now.
     toks = normalize("מי ראש העיר עכשיו").split()
     assert matcher.asks_what_it_lacks(toks, "visits-who-pays")
+
+
+def test_the_next_event_is_never_answered_from_a_dated_entry(matcher):
+    idx = matcher.position["dec-2025-budget"]
+    assert matcher.states_when[idx]  # it states a date, so "when" alone would pass
+    assert not matcher.asks_what_it_lacks(normalize("מתי אושר התקציב של החלטה 2025").split(), "dec-2025-budget")
+    assert matcher.asks_what_it_lacks(normalize("מתי התקציב הבא של החלטה 2025").split(), "dec-2025-budget")
