@@ -191,21 +191,22 @@ class Matcher:
             for num in refs:
                 decision_ids[num].append(idx)
             self.decision_of.append(e.decision_number)
-            texts = [e.title, *e.questions]
-            self.fuzz_texts.append(tuple(" ".join(content_tokens(t)) for t in texts))
+            # Title and alternate questions, normalised once for all that is read off them.
+            norms = [normalize(t) for t in (e.title, *e.questions)]
+            words = [n.split() for n in norms]
+            self.fuzz_texts.append(tuple(" ".join(t for t in ws if not is_stop(t)) for ws in words))
+            kinds = [question_types(n) for n in norms]
             # None: an entry without alternate questions is not judged by its question words.
-            self.asks.append(frozenset().union(*(question_types(normalize(t)) for t in texts))
-                             if e.questions else None)
+            self.asks.append(frozenset().union(*kinds) if e.questions else None)
             # An entry whose own alternate questions ask "how much" or "when" was written to answer them.
             body = e.answer + " " + " ".join(e.checklist)
             asked = self.asks[-1] or frozenset()
-            amount = states_amount(body, e.decision_number)
-            self.states_money.append(amount or any(asks_amount(normalize(q).split()) for q in e.questions))
+            own = words[1:]
+            self.states_money.append(states_amount(body, e.decision_number) or any(asks_amount(t) for t in own))
             self.states_number.append(self.states_money[-1] or "how-much" in asked)
             self.states_when.append(states_date(body, e.decision_date) or "when" in asked)
-            own = [normalize(q).split() for q in e.questions]
             self.names_holder_now.append(any(asked_role(t) and asks_now(t) for t in own))
-            self.tells_next.append(any(asks_next(t) and "when" in question_types(" ".join(t)) for t in own))
+            self.tells_next.append(any(asks_next(t) and "when" in k for t, k in zip(own, kinds[1:])))
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
         self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
         self.decision_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in decision_ids.items()}
