@@ -73,10 +73,12 @@ def _text_keys(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
     return words, keys
 
 
-def word_overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str, hits: dict[str, bool]) -> float:
+def word_overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str, hits: dict[str, bool],
+                 total: float | None = None) -> float:
     """F1 of word overlap between the question and one alternate question, where two words meet
     when any of their Hebrew readings (prefix/suffix variants) meet; recall is idf-weighted.
-    ``hits`` memoises, for one question, whether a word meets it (strings share most words)."""
+    ``hits`` memoises, for one question, whether a word meets it (strings share most words);
+    ``total`` is the question's summed importance, when the caller already has it."""
     words, text_keys = _text_keys(text)
     if not words or not qwords or qkeys.isdisjoint(text_keys):
         return 0.0
@@ -84,9 +86,10 @@ def word_overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: st
     for w in words:
         hit = hits.get(w)
         if hit is None:
-            hit = hits[w] = any(k in qkeys for k, _ in variants(w))
+            hit = hits[w] = not qkeys.isdisjoint([k for k, _ in variants(w)])
         matched += hit
-    total = sum(imp for _, imp in qwords)
+    if total is None:
+        total = sum(imp for _, imp in qwords)
     recall = sum(imp for ks, imp in qwords if not ks.isdisjoint(text_keys)) / total
     precision = matched / len(words)
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -28,7 +28,7 @@ K1, B = 1.2, 0.6
 # How the final confidence blends coverage, fuzzy similarity and BM25 relative to the best.
 C_COV, C_FUZZ, C_OVERLAP, C_BM25 = 0.40, 0.30, 0.10, 0.20
 MAX_QUERY_TOKENS = 48  # a pasted 10,000-character message is cut to its first distinct words
-RERANK_K = 12
+RERANK_K = 8
 # Coverage counts a question word fully when the entry is *about* it (title, alternate questions,
 # keywords: the first ABOUT_FIELDS fields) and only partly when the answer merely mentions it: a
 # place or a person named in passing should not make an entry look like the answer. An entry with
@@ -525,10 +525,11 @@ class Matcher:
         sim = (process.cdist([qtext], strings, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
                + process.cdist([qtext], strings, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
         hits: dict[str, bool] = {}
+        total = sum(imp for _, imp in qwords)
         for n, text, value in zip(owner, strings, sim.tolist()):
             if value > fuzzy[n]:
                 fuzzy[n] = value
-            ov = word_overlap(qwords, qkeys, text, hits)
+            ov = word_overlap(qwords, qkeys, text, hits, total)
             if ov > overlap[n]:
                 overlap[n] = ov
         return fuzzy, overlap
