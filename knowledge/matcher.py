@@ -16,8 +16,10 @@ from typing import Iterable, Literal, Sequence
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .features import SynonymTagger, asked_role, asked_sentences, asks_amount, asks_next, asks_now, decision_refs, states_amount, states_date, word_overlap
-from .hebrew import content_tokens, guarded_numbers, is_stop, normalize, question_types, sound_key, variants
+from .answerability import EntryFacts
+from .features import SynonymTagger, asked_sentences, decision_refs, word_overlap
+from .hebrew import guarded_numbers, is_stop, normalize, question_types, sound_key, variants
+from .out_of_scope import OutOfScopeExamples
 from .schema import Entry, KnowledgeBase
 
 Decision = Literal["answer", "clarify", "unanswered"]
@@ -46,12 +48,6 @@ SOUND_ALIKE = 0.85  # weight of a known word read the same as an unknown questio
 KNOWN_AS_WRITTEN = 0.86  # a reading this good (the word itself, or one clitic off) is not a typo
 # Contact details (phone, address, e-mail, fax) are never facts of the base unless an entry is
 # *about* them: "מה הטלפון של סורוקה" names a place from an answer but asks what no answer holds.
-# A question at least this close to an out-of-scope question (the same fuzzy measure as for an
-# entry's own questions), and at most 0.05 further from it than from the best entry, is out of
-# scope. Chosen leave-one-set-out on the development sets (docs/matching.md).
-OUT_OF_SCOPE_FLOOR = 0.60
-OUT_OF_SCOPE_LEAD = -0.05
-OUT_OF_SCOPE_SAME = 0.95  # this close, it is a question the curators listed, asked again
 CONTACT_KEYS = frozenset({"טלפונ", "טלפונימ", "כתובת", "מייל", "אימייל", "email", "פקס", "וואטסאפ"})
 SCATTER_CAP = 2000
 
@@ -101,23 +97,7 @@ class Matcher:
         self.ids: list[str] = list(kb.entries)
         self.position = {entry_id: n for n, entry_id in enumerate(self.ids)}
         self._build(kb.entries.values())
-        # Out-of-scope questions as compared with a question: content words, the numbers they name,
-        # and which of them each word reading appears in (only those sharing a word are compared).
-        self.oos_texts: list[str] = []
-        self.oos_numbers: list[frozenset[str]] = []
-        self.oos_subjects: list[str] = []
-        oos_index: dict[str, list[int]] = defaultdict(list)
-        for subject in kb.out_of_scope:
-            for q in subject.questions:
-                words = content_tokens(q)
-                if not words:
-                    continue
-                for key in {k for w in words for k, _ in variants(w)}:
-                    oos_index[key].append(len(self.oos_texts))
-                self.oos_texts.append(" ".join(words))
-                self.oos_numbers.append(frozenset(w for w in words if w.isdigit()))
-                self.oos_subjects.append(subject.subject)
-        self.oos_index = dict(oos_index)
+        self.out_of_scope = OutOfScopeExamples(kb.out_of_scope)
 
     # ---------------------------------------------------------------- index
     def _entry_fields(self, e: Entry) -> list[tuple[str, float]]:
@@ -145,11 +125,7 @@ class Matcher:
         self.fuzz_texts: list[tuple[str, ...]] = []
         self.decision_of: list[int | None] = []
         self.asks: list[frozenset[str] | None] = []
-        self.states_money: list[bool] = []  # states an amount (or its questions ask a budget, cost, salary)
-        self.states_number: list[bool] = []  # states an amount or a count (or its questions ask one)
-        self.states_when: list[bool] = []  # states a date (or its questions ask when)
-        self.names_holder_now: list[bool] = []  # its questions ask who holds a post now
-        self.tells_next: list[bool] = []  # its questions ask when the next one is
+        self.facts = EntryFacts()
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -198,15 +174,7 @@ class Matcher:
             kinds = [question_types(n) for n in norms]
             # None: an entry without alternate questions is not judged by its question words.
             self.asks.append(frozenset().union(*kinds) if e.questions else None)
-            # An entry whose own alternate questions ask "how much" or "when" was written to answer them.
-            body = e.answer + " " + " ".join(e.checklist)
-            asked = self.asks[-1] or frozenset()
-            own = words[1:]
-            self.states_money.append(states_amount(body, e.decision_number) or any(asks_amount(t) for t in own))
-            self.states_number.append(self.states_money[-1] or "how-much" in asked)
-            self.states_when.append(states_date(body, e.decision_date) or "when" in asked)
-            self.names_holder_now.append(any(asked_role(t) and asks_now(t) for t in own))
-            self.tells_next.append(any(asks_next(t) and "when" in k for t, k in zip(own, kinds[1:])))
+            self.facts.add(e, words[1:], kinds[1:], self.asks[-1] or frozenset())
         # Entry ids (ascending) per number that entry states, and per decision it refers to.
         self.number_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in number_ids.items()}
         self.decision_index = {k: np.frombuffer(v, dtype=np.int32) for k, v in decision_ids.items()}
@@ -432,59 +400,17 @@ class Matcher:
 
     def closer_out_of_scope(self, qtext: str, numbers: set[str], entry_fuzzy: float,
                             entry_idx: int | None = None) -> str | None:
-        """The out-of-scope subject whose question is close to this one (at least
-        OUT_OF_SCOPE_FLOOR, and within OUT_OF_SCOPE_LEAD of the best entry's title or alternate
-        questions), if any.
-
-        Only out-of-scope questions sharing a word with this one that the best entry lacks count:
-        the evidence must be what the entry does not cover ("כמה מרוויחה מנהלת ..."), not the
-        entity both talk about ("... בכנס החשיפה לאשכולות"), unless the question is one of them
-        asked again (OUT_OF_SCOPE_SAME). One naming a number counts
-        only for questions naming it too ("numbers are facts": an example about decision 2026
-        says nothing about decision 2025)."""
-        words = qtext.split()
-        near = {n for w in words for k, _ in variants(w) for n in self.oos_index.get(k, ())}
-        near_ids = [n for n in sorted(near) if self.oos_numbers[n] <= numbers]
-        if not near_ids:
-            return None
-        texts = [self.oos_texts[n] for n in near_ids]
-        sim = (process.cdist([qtext], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
-               + process.cdist([qtext], texts, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
-        need = max(OUT_OF_SCOPE_FLOOR, entry_fuzzy + OUT_OF_SCOPE_LEAD) - 1e-6
-        close = [(float(sim[j]), n) for j, n in enumerate(near_ids) if sim[j] >= need]
-        if not close:
-            return None  # the usual case: nothing to compare with the entry's words
-        if entry_idx is not None:
-            lacked = [w for w in words if not any(self._holds(k, entry_idx) for k, _ in variants(w))]
-            lacking = {n for w in lacked for k, _ in variants(w) for n in self.oos_index.get(k, ())}
-            close = [(value, n) for value, n in close if value >= OUT_OF_SCOPE_SAME or n in lacking]
-        return self.oos_subjects[max(close)[1]] if close else None
+        """The out-of-scope subject this question is closer to than to its best entry (index
+        ``entry_idx``), if any: see ``OutOfScopeExamples.closer``."""
+        holds = None if entry_idx is None else (lambda key: self._holds(key, entry_idx))
+        return self.out_of_scope.closer(qtext, numbers, entry_fuzzy, holds)
 
     def asks_what_it_lacks(self, toks: list[str], entry_id: str, qtypes: frozenset[str] | None = None) -> bool:
-        """A "how much / how many" or budget question whose entry states no number, or a "when"
-        question whose entry states no date (besides its decision's own), where none of the entry's
-        alternate questions asks that way either, or a "who is the <title>" question whose entry
-        never mentions that title: however close its words, it cannot answer."""
+        """Whether the question asks a kind of fact the entry cannot tell: see ``EntryFacts.lacks``."""
         idx = self.position[entry_id]
         if qtypes is None:
             qtypes = question_types(" ".join(toks))
-        if asks_amount(toks):
-            if not self.states_money[idx]:  # "כמה תוכניות נסקרו" does not make it tell what the review cost
-                return True
-        elif not self.states_number[idx] and "how-much" in qtypes:
-            return True
-        if "when" in qtypes:
-            if not self.states_when[idx]:
-                return True
-            if asks_next(toks) and not self.tells_next[idx]:  # a dated base knows no coming events
-                return True
-        role = asked_role(toks) if "who" in qtypes else None
-        if role is None:
-            return False
-        # The base is dated (as_of): it never knows who holds a post today, whatever it mentions.
-        if asks_now(toks):
-            return not self.names_holder_now[idx]
-        return not any(self._holds(k, idx) for k, _ in variants(role))
+        return self.facts.lacks(toks, qtypes, idx, lambda key: self._holds(key, idx))
 
     def asks_contact_it_lacks(self, text: str, entry_id: str) -> bool:
         """A phone, address or e-mail asked for (in a sentence that asks something) that the entry is

@@ -210,7 +210,7 @@ def test_only_words_the_best_entry_lacks_make_a_question_out_of_scope(scoped):
 
 def test_an_amount_its_entry_does_not_state_is_not_answered_from_it(matcher):
     # visits-who-pays says who pays for what, with no sum: "how much" is offered, not answered.
-    assert not matcher.states_number[matcher.position["visits-who-pays"]]
+    assert not matcher.facts.number[matcher.position["visits-who-pays"]]
     m = matcher.match("כמה עולות הטיסות של המשלחת")
     assert m.best.entry_id == "visits-who-pays" and m.decision == "clarify"
     assert matcher.match("מי משלם על הטיסות של המשלחת").decision == "answer"
@@ -225,7 +225,7 @@ def test_a_listed_out_of_scope_question_asked_again_is_out_of_scope(scoped):
 
 def test_a_when_question_its_entry_has_no_date_for_is_not_answered_from_it(matcher):
     # visits-who-pays states no date and none of its questions asks when.
-    assert not matcher.states_when[matcher.position["visits-who-pays"]]
+    assert not matcher.facts.when[matcher.position["visits-who-pays"]]
     m = matcher.match("מתי משלמים על הטיסות של המשלחת")
     assert m.best.entry_id == "visits-who-pays" and m.decision == "clarify"
     assert matcher.asks_what_it_lacks("מתי משלמים טיסות".split(), "visits-who-pays")
@@ -246,6 +246,6 @@ def test_todays_office_holder_is_never_answered_from_a_dated_entry(matcher):
 
 def test_the_next_event_is_never_answered_from_a_dated_entry(matcher):
     idx = matcher.position["dec-2025-budget"]
-    assert matcher.states_when[idx]  # it states a date, so "when" alone would pass
+    assert matcher.facts.when[idx]  # it states a date, so "when" alone would pass
     assert not matcher.asks_what_it_lacks(normalize("מתי אושר התקציב של החלטה 2025").split(), "dec-2025-budget")
     assert matcher.asks_what_it_lacks(normalize("מתי התקציב הבא של החלטה 2025").split(), "dec-2025-budget")
