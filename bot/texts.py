@@ -157,7 +157,8 @@ CURATOR_GROUP_HEAD = "{count} שאלות · {askers} שואלים"
 CURATOR_GROUP_CANDIDATE = "הפריט הקרוב:"
 CURATOR_GROUP_NO_CANDIDATE = "אין פריט קרוב"
 CURATOR_GROUPS_DRAFT_HOWTO = "לקבוצה בלי פריט קרוב – טיוטה לפריט חדש: rashut unanswered resolve <מספר> --new drafts/new.yaml"
-CURATOR_GROUPS_HOWTO = "📎 מוסיף את שאלות הקבוצה לפריט הקרוב · 🗑 סוגר את הקבוצה (לא בתחום)"
+CURATOR_GROUPS_HOWTO = ("📎 מוסיף את שאלות הקבוצה לפריט הקרוב · 🗑 סוגר את הקבוצה (לא בתחום) · "
+                        "/outofscope <מספר> <נושא> סוגר אותה ומלמד את הבוט שהנושא מחוץ למאגר")
 CURATOR_ATTACH_BUTTON = "📎 #{id} {title}"
 CURATOR_DISMISS_BUTTON = "🗑 #{id}"
 CURATOR_ATTACHED = "קבוצה #{group}: נוספו {added} ניסוחים לפריט \"{title}\" ({entry}), {rows} שאלות בתור נסגרו. המאגר בגרסה {version}."
@@ -167,4 +168,7 @@ CURATOR_ATTACHED_NOT_LOADED = "השאלות נוספו לקובץ, אבל טעי
 CURATOR_DISMISSED = "קבוצה #{group} נסגרה: {rows} שאלות סומנו כלא בתחום."
 CURATOR_DISMISSED_TOAST = "הקבוצה נסגרה 🗑"
 CURATOR_ACTION_FAILED = "הפעולה לא בוצעה:"
+CURATOR_OUT_OF_SCOPE_USAGE = "כתבו: /outofscope <מספר קבוצה> <נושא>, למשל: /outofscope 7 שכר ותנאי העסקה של עובדים"
+CURATOR_OUT_OF_SCOPE_DONE = ("קבוצה #{group}: {added} שאלות נוספו לנושא \"{subject}\" שמחוץ למאגר, {rows} שאלות "
+                             "בתור נסגרו. המאגר בגרסה {version}.")
 CURATOR_ACTION_FAILED_TOAST = "הפעולה לא בוצעה ⚠️"

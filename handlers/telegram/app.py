@@ -36,7 +36,7 @@ RATE_LIMIT_RETRIES = 3  # AIORateLimiter retries a call this often after a Retry
 CONCURRENT_UPDATES = 8  # one slow Telegram call must not hold up everyone else's answers
 SEEN_IN_MEMORY = 10_000
 PUBLIC_COMMANDS = tuple(name for name, _ in texts.COMMAND_MENU)
-CURATOR_COMMANDS = ("unanswered", "reload", "stats")
+CURATOR_COMMANDS = ("unanswered", "reload", "stats", "outofscope")
 
 
 def file_url(base_url: str) -> str:

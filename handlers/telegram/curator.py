@@ -28,6 +28,7 @@ from bot import texts
 from bot.curation import CurationError, EditError, digest_text, dismiss_group, resolve_group
 from bot.grouping import grouped
 from bot.reloader import KnowledgeReloader, ReloadResult
+from bot.scope_curation import dismiss_out_of_scope
 from bot.settings import Settings
 from bot.store import Store
 from knowledge.engine import Engine, Snapshot
@@ -153,6 +154,31 @@ class CuratorHandlers:
             await self._send_html(update, render_reload_error(result.errors), per_line=False)
             return
         await self._send_html(update, render_reload_ok(result.snapshot))
+
+    async def outofscope(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/outofscope GROUP SUBJECT``: close a group and add its questions to that out-of-scope
+        subject (as ``rashut unanswered dismiss GROUP --subject``), then reload the base."""
+        args = context.args or []
+        store = self.deps.store
+        if len(args) < 2 or not args[0].lstrip("#").isdigit() or store is None:
+            await self._send_html(update, esc(texts.CURATOR_OUT_OF_SCOPE_USAGE))
+            return
+        group_id, subject = int(args[0].lstrip("#")), " ".join(args[1:])
+        engine = self.deps.service.engine
+        try:
+            result = await dismiss_out_of_scope(store, engine.root, group_id, subject)
+        except (CurationError, EditError, KnowledgeError) as exc:
+            log.warning("out-of-scope for group %s refused: %s", group_id, exc)
+            await self._send_html(update, render_action_error(exc), per_line=False)
+            return
+        log.info("group %s out of scope (%s): %d question(s) added, %d row(s) dismissed", group_id,
+                 result.subject, len(result.added), result.rows)
+        reloaded = await reload_knowledge(self.deps) if result.added else None
+        snapshot = reloaded.snapshot if reloaded is not None else engine.snapshot
+        await self._send_html(update, esc(texts.CURATOR_OUT_OF_SCOPE_DONE.format(
+            group=group_id, added=len(result.added), subject=result.subject, rows=result.rows, version=snapshot.version)))
+        if reloaded is not None and not reloaded.ok:
+            await self._send_html(update, render_reload_error(reloaded.errors), per_line=False)
 
     # ------------------------------------------------------------------ the queue's buttons
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -209,6 +209,28 @@ async def test_dismiss_closes_the_group(tg: Harness) -> None:
     assert len(await tg.store.unanswered()) == 4  # the other groups stay open
 
 
+async def test_outofscope_closes_the_group_and_the_bot_then_names_the_subject(tg: Harness, kb_dir: Path,
+                                                                             service: AnswerService) -> None:
+    await fill_queue(tg)
+    ids = group_ids(await show_queue(tg))
+    before = service.engine.snapshot.version
+    await tg.text(f"/outofscope {ids['parking']} חניה ליד העירייה", user_id=CURATOR_ID)
+    (report,) = tg.request.texts()
+    assert report == texts.CURATOR_OUT_OF_SCOPE_DONE.format(
+        group=ids["parking"], added=2, subject="חניה ליד העירייה", rows=2, version=before + 1).replace('"', "&quot;")
+    assert "איפה חונים ליד העירייה" in (kb_dir / "out_of_scope.yaml").read_text(encoding="utf-8")
+    assert sorted(r.text for r in await tg.store.unanswered(status="dismissed")) == sorted(PARKING)
+    tg.request.clear()
+    await tg.text("איפה אפשר לחנות ליד העירייה", user_id=USER_ID + 40)
+    assert "(חניה ליד העירייה)" in tg.request.texts()[0]  # the out-of-scope reply names the subject
+
+
+async def test_outofscope_without_a_subject_explains_itself(tg: Harness, kb_dir: Path) -> None:
+    await tg.text("/outofscope 3", user_id=CURATOR_ID)
+    assert tg.request.texts() == [texts.CURATOR_OUT_OF_SCOPE_USAGE.replace("<", "&lt;").replace(">", "&gt;")]
+    assert not (kb_dir / "out_of_scope.yaml").exists()
+
+
 # ---------------------------------------------------------------------- strangers
 async def test_non_curator_press_changes_nothing_and_gets_no_hint(tg: Harness, kb_dir: Path,
                                                                  service: AnswerService) -> None:
