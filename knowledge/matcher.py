@@ -381,7 +381,7 @@ class Matcher:
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
         decision = self.decide(results)
-        if decision != "unanswered" and self.asks_contact_it_lacks(text, results[0].entry_id):
+        if decision != "unanswered" and self.asks_contact_it_lacks(text, results[0].entry_id, toks):
             decision = "unanswered"
         if decision == "answer" and self.asks_what_it_lacks(toks, results[0].entry_id, qtypes):
             decision = "clarify"  # the entry may still help ("is it worth the cost"), but not as the answer
@@ -412,10 +412,11 @@ class Matcher:
             qtypes = question_types(" ".join(toks))
         return self.facts.lacks(toks, qtypes, idx, lambda key: self._holds(key, idx))
 
-    def asks_contact_it_lacks(self, text: str, entry_id: str) -> bool:
+    def asks_contact_it_lacks(self, text: str, entry_id: str, toks: list[str] | None = None) -> bool:
         """A phone, address or e-mail asked for (in a sentence that asks something) that the entry is
-        not about."""
-        if not any(k in CONTACT_KEYS for t in normalize(text[:4000]).split() for k, _ in variants(t)):
+        not about. ``toks``: the question's normalised words, when the caller has them."""
+        toks = normalize(text[:4000]).split() if toks is None else toks
+        if not any(k in CONTACT_KEYS for t in toks for k, _ in variants(t)):
             return False
         asked = {k for toks in asked_sentences(text[:4000]) for t in toks for k, _ in variants(t)} & CONTACT_KEYS
         if not asked:
