@@ -66,16 +66,18 @@ class SynonymTagger:
 
 
 @lru_cache(maxsize=100_000)
-def _text_keys(text: str) -> tuple[tuple[frozenset[str], ...], frozenset[str]]:
-    """The readings of each word of an alternate question, and of all of them together."""
-    words = tuple(frozenset(k for k, _ in variants(w)) for w in text.split())
-    return words, frozenset().union(*words)
+def _text_keys(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The words of an alternate question, and the readings of all of them together."""
+    words = tuple(text.split())
+    keys = frozenset(k for w in words for k, _ in variants(w))
+    return words, keys
 
 
-def word_overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str,
+def word_overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: str, hits: dict[str, bool],
                  total: float | None = None, beat: float = 0.0) -> float:
     """F1 of word overlap between the question and one alternate question, where two words meet
     when any of their Hebrew readings (prefix/suffix variants) meet; recall is idf-weighted.
+    ``hits`` memoises, for one question, whether a word meets it (strings share most words);
     ``total`` is the question's summed importance, when the caller already has it. With ``beat``,
     a string whose recall cannot give an F1 above it returns 0 without its precision counted
     (the caller keeps the best F1 of many strings)."""
@@ -85,9 +87,14 @@ def word_overlap(qwords: list[tuple[set[str], float]], qkeys: set[str], text: st
     if total is None:
         total = sum(imp for _, imp in qwords)
     recall = sum(imp for ks, imp in qwords if not ks.isdisjoint(text_keys)) / total
-    if 2 * recall / (1 + recall) <= beat:  # F1 at best precision, 1
+    if 2 * recall / (1 + recall) <= beat:  # its F1 even at precision 1
         return 0.0
-    matched = sum(1 for keys in words if not qkeys.isdisjoint(keys))
+    matched = 0
+    for w in words:
+        hit = hits.get(w)
+        if hit is None:
+            hit = hits[w] = any(k in qkeys for k, _ in variants(w))
+        matched += hit
     precision = matched / len(words)
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 

@@ -209,7 +209,7 @@ _WHAT_IS_ONE = frozenset({"מהו", "מהי"})
 _WHAT_IS_AFTER = frozenset({"זה", "זו", "זאת", "הוא", "היא"})
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=4096)  # small: a large base's build would otherwise fill it with its questions
 def question_types(norm: str) -> frozenset[str]:
     """The kinds of question word in a normalised text, read behind clitics (ולמה, ממתי, בכמה):
     who, when, how-much, why, where, how, and what-is ("מה זה", "מהי"): the question that asks

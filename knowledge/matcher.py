@@ -451,11 +451,12 @@ class Matcher:
             return fuzzy, overlap
         sim = (process.cdist([qtext], strings, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
                + process.cdist([qtext], strings, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
+        hits: dict[str, bool] = {}
         total = sum(imp for _, imp in qwords)
         for n, text, value in zip(owner, strings, sim.tolist()):
             if value > fuzzy[n]:
                 fuzzy[n] = value
-            ov = word_overlap(qwords, qkeys, text, total, overlap[n])
+            ov = word_overlap(qwords, qkeys, text, hits, total, overlap[n])
             if ov > overlap[n]:
                 overlap[n] = ov
         return fuzzy, overlap

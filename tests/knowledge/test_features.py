@@ -33,13 +33,13 @@ def test_word_overlap_is_an_f1_that_reads_prefixes():
 
     q = qwords("תקציב ההחלטה")
     keys = set().union(*(ks for ks, _ in q))
-    same = word_overlap(q, keys, "תקציב החלטה")
-    half = word_overlap(q, keys, "תקציב משלחת")
-    none = word_overlap(q, keys, "סיכום ביקור")
+    same = word_overlap(q, keys, "תקציב החלטה", {})
+    half = word_overlap(q, keys, "תקציב משלחת", {})
+    none = word_overlap(q, keys, "סיכום ביקור", {})
     assert same == 1.0
     assert 0.0 < half < same
     assert none == 0.0
-    assert word_overlap(q, keys, "תקציב משלחת", beat=0.99) == 0.0  # cannot beat a better string: not counted
+    assert word_overlap(q, keys, "תקציב משלחת", {}, beat=0.99) == 0.0  # cannot beat a better string: not counted
 
 
 @pytest.mark.parametrize("q, expected", [
