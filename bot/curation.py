@@ -74,7 +74,7 @@ class DraftResult:
 
 # ---------------------------------------------------------------------- helpers
 @contextmanager
-def _kb_lock(root: Path) -> Iterator[None]:
+def kb_lock(root: Path) -> Iterator[None]:
     """One writer per knowledge folder (CLI and Telegram buttons may resolve at the same time).
     A lock on the folder itself: no lock file appears in the watched folder."""
     fd = os.open(root, os.O_RDONLY)
@@ -85,7 +85,7 @@ def _kb_lock(root: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-async def _open_group(store: "Store", group_id: int) -> Group:
+async def open_group(store: "Store", group_id: int) -> Group:
     group, holder = await find_group(store, group_id)
     if group is not None:
         return group
@@ -94,7 +94,7 @@ async def _open_group(store: "Store", group_id: int) -> Group:
     raise CurationError(f"no open group #{group_id}; list the queue again: rashut unanswered list --grouped")
 
 
-def _split(questions: list[str], entry: Entry | None, kb: KnowledgeBase | None) -> tuple[
+def split_questions(questions: list[str], entry: Entry | None, kb: KnowledgeBase | None) -> tuple[
         list[str], list[str], list[tuple[str, str]], list[str]]:
     """(to add, already in the entry, claimed by another entry, too long), after normalisation."""
     own = {normalize(q) for q in entry.questions} if entry else set()
@@ -126,19 +126,19 @@ async def resolve_group(store: "Store", kb_root: Path | str, group_id: int, entr
     Raises ``CurationError`` (unknown group or entry), ``EditError`` (file cannot be edited safely)
     or ``KnowledgeError`` (the edited base would not validate; the file is left as it was).
     """
-    group = await _open_group(store, group_id)
+    group = await open_group(store, group_id)
     result = await asyncio.to_thread(_resolve_files, Path(kb_root), group, entry_id)
     await store.set_status(group.row_ids, "resolved", entry_id)
     return result
 
 
 def _resolve_files(root: Path, group: Group, entry_id: str) -> ResolveResult:
-    with _kb_lock(root):
+    with kb_lock(root):
         kb = load_base(root)  # the disk as it is now, not the bot's snapshot
         entry = kb.entry(entry_id)
         if entry is None:
             raise CurationError(f"no entry '{entry_id}' in {root}")
-        add, existing, claimed, too_long = _split(group.questions(), entry, kb)
+        add, existing, claimed, too_long = split_questions(group.questions(), entry, kb)
         result = ResolveResult(group.id, entry_id, entry.file, group.count, add, existing, claimed, too_long)
         if not add:
             return result
@@ -147,13 +147,13 @@ def _resolve_files(root: Path, group: Group, entry_id: str) -> ResolveResult:
         old = original.decode("utf-8")
         new = add_questions(old, entry_id, add)
         data = new.encode("utf-8")
-        _validate_staged(root, entry.file, data)
+        validate_staged(root, entry.file, data)
         write_validated(path, data, lambda: load_base(root))
         return ResolveResult(group.id, entry_id, entry.file, group.count, add, existing, claimed, too_long,
                              unified_diff(old, new, entry.file))
 
 
-def _validate_staged(root: Path, rel: str, data: bytes) -> None:
+def validate_staged(root: Path, rel: str, data: bytes) -> None:
     """Validate the whole base with the edited file in a scratch copy (raises KnowledgeError)."""
     with tempfile.TemporaryDirectory(prefix="rashut-stage-") as tmp:
         stage = Path(tmp) / "kb"
@@ -194,7 +194,7 @@ async def draft_group(store: "Store", kb_root: Path | str, group_id: int, draft:
     The group stays open: it is closed with ``resolve_group(..., entry_id)`` once the filled-in
     entry is in the base (its questions are then already there, so nothing is added twice).
     """
-    group = await _open_group(store, group_id)
+    group = await open_group(store, group_id)
     return await asyncio.to_thread(_draft_file, Path(kb_root), group, Path(draft))
 
 
@@ -207,7 +207,7 @@ def _draft_file(root: Path, group: Group, draft: Path) -> DraftResult:
     except KnowledgeError:
         kb = None  # still useful to draft; the claim check happens again on validation
     entry_id = f"new-{group.id}"
-    add, _existing, claimed, _too_long = _split(group.questions(), None, kb)
+    add, _existing, claimed, _too_long = split_questions(group.questions(), None, kb)
     lines = _draft_lines(group, entry_id, add)
     if draft.exists():
         old = draft.read_text(encoding="utf-8")
@@ -233,7 +233,7 @@ def _draft_todo(draft: Path) -> list[str]:
 
 async def dismiss_group(store: "Store", group_id: int) -> int:
     """Close a group as out of scope; returns the number of queue rows closed."""
-    group = await _open_group(store, group_id)
+    group = await open_group(store, group_id)
     await store.set_status(group.row_ids, "dismissed")
     return group.count
 

@@ -208,7 +208,7 @@ def _report(out: TextIO, diff: str, headline: str, notes: list[str]) -> None:
 
 
 async def dismiss(store: Store, args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    if not getattr(args, "subject", None):
+    if not args.subject:
         n = await dismiss_group(store, args.group)
         print(f"group #{args.group}: {n} queue row(s) dismissed", file=out)
         return 0

@@ -18,7 +18,7 @@ from knowledge.hebrew import normalize
 from knowledge.loader import load_base
 from knowledge.side_files import OUT_OF_SCOPE_FILE
 
-from .curation import CurationError, _kb_lock, _open_group, _split, _validate_staged
+from .curation import CurationError, kb_lock, open_group, split_questions, validate_staged
 from .grouping import Group
 from .yaml_edit import add_questions, append_entry, block_item, unified_diff, write_validated
 
@@ -55,17 +55,17 @@ async def dismiss_out_of_scope(store: "Store", kb_root: Path | str, group_id: in
     subject = " ".join(subject.split())
     if not subject:
         raise CurationError("name the subject, e.g. --subject \"שכר ותנאי העסקה של עובדים\"")
-    group = await _open_group(store, group_id)
+    group = await open_group(store, group_id)
     result = await asyncio.to_thread(_add_to_subject, Path(kb_root), group, subject)
     await store.set_status(group.row_ids, "dismissed")
     return result
 
 
 def _add_to_subject(root: Path, group: Group, subject: str) -> ScopeResult:
-    with _kb_lock(root):
+    with kb_lock(root):
         kb = load_base(root)  # the disk as it is now
         listed = {normalize(q) for s in kb.out_of_scope for q in s.questions}
-        add, _own, claimed, _too_long = _split(group.questions(), None, kb)  # pasted messages are left out
+        add, _own, claimed, _too_long = split_questions(group.questions(), None, kb)  # pasted messages are left out
         existing = [q for q in add if normalize(q) in listed]
         add = [q for q in add if normalize(q) not in listed]
         known = any(s.subject == subject for s in kb.out_of_scope)
@@ -84,7 +84,7 @@ def _add_to_subject(root: Path, group: Group, subject: str) -> ScopeResult:
             lines = [f"- subject: {block_item(subject)}", "  questions:"] + [f"    - {block_item(q)}" for q in add]
             new = append_entry(old, lines, within="subjects")
         data = new.encode("utf-8")
-        _validate_staged(root, OUT_OF_SCOPE_FILE, data)
+        validate_staged(root, OUT_OF_SCOPE_FILE, data)
         write_validated(path, data, lambda: load_base(root))
         return ScopeResult(group.id, subject, group.count, add, existing, claimed, not known,
                            unified_diff(old if existed else "", new, OUT_OF_SCOPE_FILE))

@@ -17,22 +17,34 @@ OUT_OF_SCOPE_FILE = "out_of_scope.yaml"
 SUBJECT_KEYS = {"subject", "questions"}
 
 
+def _line(seq: Any, i: int) -> int | None:
+    return seq.item_lines[i] if isinstance(seq, LineList) else None
+
+
+def _top_list(c: Checker, data: Any, name: str, key: str, what: str, shape: str, schema: bool) -> list[Any] | None:
+    """The file's one list (``key``), after the checks both side files share; None if unusable."""
+    if not isinstance(data, LineMap):
+        c.add(f"{name} must be a mapping with schema and {key}")
+        return None
+    c.unknown_keys(data, {"schema", key}, None, f"the {what} file")
+    if schema and data.get("schema") != 1:
+        c.add("schema must be 1", data, "schema")
+    value = data.get(key)
+    if not isinstance(value, list):
+        c.add(shape, data, key)
+        return None
+    return value
+
+
 def read_synonyms(data: Any, file: str) -> tuple[tuple[tuple[str, ...], ...], list[Problem]]:
     c = Checker(file)
-    if not isinstance(data, LineMap):
-        c.add("synonyms.yaml must be a mapping with schema and synonyms")
-        return (), c.problems
-    c.unknown_keys(data, {"schema", "synonyms"}, None, "the synonyms file")
-    groups = data.get("synonyms")
-    if not isinstance(groups, list):
-        c.add("must be a list of groups, each a list of words or phrases", data, "synonyms")
-        return (), c.problems
+    groups = _top_list(c, data, SYNONYMS_FILE, "synonyms", "synonyms", "must be a list of groups, each a list of words or phrases",
+                       schema=False)
     out = []
-    for i, group in enumerate(groups):
-        line = groups.item_lines[i] if isinstance(groups, LineList) else None
+    for i, group in enumerate(groups or ()):
         if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
             c.problems.append(Problem("each group must list at least two non-empty words or phrases",
-                                      file=file, line=line, field="synonyms"))
+                                      file=file, line=_line(groups, i), field="synonyms"))
             continue
         out.append(tuple(w.strip() for w in group))
     return tuple(out), c.problems
@@ -40,22 +52,12 @@ def read_synonyms(data: Any, file: str) -> tuple[tuple[tuple[str, ...], ...], li
 
 def read_out_of_scope(data: Any, file: str) -> tuple[tuple[OutOfScope, ...], list[Problem]]:
     c = Checker(file)
-    if not isinstance(data, LineMap):
-        c.add("out_of_scope.yaml must be a mapping with schema and subjects")
-        return (), c.problems
-    c.unknown_keys(data, {"schema", "subjects"}, None, "the out-of-scope file")
-    if data.get("schema") != 1:
-        c.add("schema must be 1", data, "schema")
-    subjects = data.get("subjects")
-    if not isinstance(subjects, list):
-        c.add("must be a list of {subject, questions}", data, "subjects")
-        return (), c.problems
+    subjects = _top_list(c, data, OUT_OF_SCOPE_FILE, "subjects", "out-of-scope", "must be a list of {subject, questions}", schema=True)
     out = []
-    for i, item in enumerate(subjects):
+    for i, item in enumerate(subjects or ()):
         if not isinstance(item, LineMap):
-            line = subjects.item_lines[i] if isinstance(subjects, LineList) else None
             c.problems.append(Problem("each item must be a mapping {subject, questions}",
-                                      file=file, line=line, field="subjects"))
+                                      file=file, line=_line(subjects, i), field="subjects"))
             continue
         c.unknown_keys(item, SUBJECT_KEYS, None, "a subject")
         subject = c.text(item, "subject", None)

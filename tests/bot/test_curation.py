@@ -15,7 +15,7 @@ import yaml
 from bot import texts
 from bot.cli import main
 from bot.curation import CurationError, digest_text, dismiss_group, draft_group, grouped, resolve_group
-from bot.curation import _split
+from bot.curation import split_questions
 from bot.replies import Question
 from bot.service import AnswerService
 from bot.store import Store, hash_user
@@ -150,7 +150,7 @@ def test_resolve_refuses_when_the_base_would_not_validate(env, capsys, monkeypat
     from bot import curation
 
     calls = []
-    monkeypatch.setattr(curation, "_validate_staged", lambda *a: calls.append(a))
+    monkeypatch.setattr(curation, "validate_staged", lambda *a: calls.append(a))
     monkeypatch.setattr(curation, "load_base", _load_base_ok_once())
     assert run("unanswered", "resolve", "1", "--entry", "visits-who-pays") == 1
     assert calls and target.read_bytes() == original
@@ -175,7 +175,7 @@ async def test_existing_and_claimed_questions_are_not_added(tmp_path):
     kb = tmp_path / "kb"
     shutil.copytree(FIXTURE, kb)
     base = load_base(kb)
-    add, existing, claimed, too_long = _split(["מי משלם על הטיסות של המשלחת", "אִיזוֹ מתנה נותנים למשלחת!!",
+    add, existing, claimed, too_long = split_questions(["מי משלם על הטיסות של המשלחת", "אִיזוֹ מתנה נותנים למשלחת!!",
                                                "חדשה", "חדשה?", "ארוך " * 100], base.entry("visits-who-pays"), base)
     assert add == ["חדשה"] and existing == ["מי משלם על הטיסות של המשלחת"] and len(too_long) == 1
     assert claimed == [("אִיזוֹ מתנה נותנים למשלחת!!", "visits-gifts")]
