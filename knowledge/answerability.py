@@ -23,7 +23,7 @@ class EntryFacts:
         self.money: list[bool] = []  # states an amount (or its questions ask a budget, cost, salary)
         self.number: list[bool] = []  # states an amount or a count (or its questions ask one)
         self.when: list[bool] = []  # states a date (or its questions ask when)
-        self.holder_now: list[bool] = []  # its questions ask who holds a post now
+        self.now: list[bool] = []  # its questions ask about the present
         self.next: list[bool] = []  # its questions ask when the next one is
 
     def add(self, e: Entry, questions: Sequence[list[str]], kinds: Sequence[frozenset[str]],
@@ -34,7 +34,7 @@ class EntryFacts:
         self.money.append(states_amount(body, e.decision_number) or any(asks_amount(t) for t in questions))
         self.number.append(self.money[-1] or "how-much" in asked)
         self.when.append(states_date(body, e.decision_date) or "when" in asked)
-        self.holder_now.append(any(asked_role(t) and asks_now(t) for t in questions))
+        self.now.append(any(asks_now(t) for t in questions))
         self.next.append(any(asks_next(t) and "when" in k for t, k in zip(questions, kinds)))
 
     def lacks(self, toks: list[str], qtypes: frozenset[str], idx: int, holds: Callable[[str], bool]) -> bool:
@@ -52,9 +52,9 @@ class EntryFacts:
                 return True
             if asks_next(toks) and not self.next[idx]:  # a dated base knows no coming events
                 return True
+        if asks_now(toks) and not self.now[idx]:  # the base is dated (as_of): it knows no state today
+            return True
         role = asked_role(toks) if "who" in qtypes else None
         if role is None:
             return False
-        if asks_now(toks):  # the base is dated (as_of): it never knows who holds a post today
-            return not self.holder_now[idx]
         return not any(holds(k) for k, _ in variants(role))

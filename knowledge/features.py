@@ -169,12 +169,25 @@ def asked_role(norm_tokens: Sequence[str]) -> str | None:
     return None
 
 
-_NOW = frozenset({"היומ", "עכשיו", "כיומ", "כרגע", "נוכחי", "הנוכחי", "הנוכחית", "נוכחית", "המכהנ", "המכהנת"})
+_NOW = frozenset({"היומ", "עכשיו", "כיומ", "כרגע", "נוכחי", "הנוכחי", "הנוכחית", "נוכחית", "המכהנ", "המכהנת",
+                  "סטטוס", "הסטטוס"})
+# "היום" is also "the day": סדר היום (the agenda), היום שאחרי (the day after), היום המדויק (the exact day).
+_DAY_BEFORE = frozenset({"סדר", "בסדר", "לסדר", "מסדר"})
+_DAY_AFTER = frozenset({"שאחרי", "המדויק", "שבו", "שבה", "הראשונ", "השני", "השלישי", "האחרונ", "הזה"})
 
 
 def asks_now(norm_tokens: Sequence[str]) -> bool:
-    """Whether a question asks about the present ("מי ראש הממשלה עכשיו")."""
-    return any(r in _NOW for t in norm_tokens for r in behind_clitics(t))
+    """Whether a question asks about the present ("מי ראש הממשלה עכשיו", "546 עדיין בתוקף היום",
+    "מה הסטטוס של ..."): the base is dated (``as_of``) and knows no one's or nothing's state today."""
+    for i, t in enumerate(norm_tokens):
+        readings = behind_clitics(t)
+        if not any(r in _NOW for r in readings):
+            continue
+        if "היומ" in readings and ((i and norm_tokens[i - 1] in _DAY_BEFORE)
+                                   or (i + 1 < len(norm_tokens) and norm_tokens[i + 1] in _DAY_AFTER)):
+            continue
+        return True
+    return False
 
 
 _NEXT = frozenset({"הבא", "הבאה", "הבאימ", "הבאות", "הקרוב", "הקרובה", "הקרובימ", "בקרוב"})

@@ -43,3 +43,11 @@ def test_titles_and_the_present():
     assert _lacks(members, "מי היור של המשלחת", holds=lambda key: False)
     assert _lacks(members, "מי היור היום", holds=lambda key: True)  # the base never knows who holds it now
     assert _lacks(_facts(_entry("הכנס התקיים ב-10.6.15")), "מתי הכנס הבא")
+
+
+def test_the_state_today_is_never_known_unless_the_entry_asks_it():
+    moves = _facts(_entry("ההחלטה מעבירה את קריית המודיעין לנגב"))
+    assert _lacks(moves, "מה הסטטוס היום של העברת קריית המודיעין")
+    assert not _lacks(moves, "מה ההחלטה מעבירה לנגב")
+    clusters = _facts(_entry("יש 11 אשכולות", questions=["כמה אשכולות יש היום"]))
+    assert not _lacks(clusters, "כמה אשכולות פועלים היום בארץ")

@@ -77,6 +77,15 @@ def test_asks_now():
     assert asks_now(normalize("מי ראש הממשלה עכשיו").split())
     assert asks_now(normalize("ומי היו\"ר הנוכחי").split())
     assert not asks_now(normalize("מי היה ראש הממשלה ב-2013").split())
+    assert asks_now(normalize("מה הסטטוס של העברת קריית המודיעין").split())
+    assert asks_now(normalize("546 עדיין בתוקף היום?").split())
+    assert asks_now(normalize("כמה מהתקציב נוצל עד היום").split())
+
+
+@pytest.mark.parametrize("q", ["מה היה בסדר היום של יום העבודה", "מה זה היום שאחרי בליווי רשויות",
+                               "צריך את היום המדויק שבו אישרו את 2017"])
+def test_the_day_is_not_today(q):
+    assert not asks_now(normalize(q).split())
 
 
 def test_asked_sentences_skip_context_and_keep_numbers_whole():
