@@ -8,10 +8,10 @@ the base as it was in git *before* its own round of fixes (FIRST_CONTACT), with 
 and the thresholds that maximise the lower of in-scope accuracy and out-of-scope abstention (both
 bars are 0.95) on the pooled rows are printed, next to today's. The held-out set is never read.
 
-The out-of-scope examples (knowledge/base/out_of_scope.yaml) are the development sets' own
+The out-of-scope examples (knowledge/base/out_of_scope.yaml) include the development sets' own
 out-of-scope questions, so they cannot be judged on those sets either: each set is replayed at first
-contact with the examples of all the *other* sets only (leave one set out), and next to that with no
-examples at all. The thresholds are chosen on the first of these pools, the one like production.
+contact with the examples of all the *other* sets only (leave one set out) plus those written for
+the file alone, and next to that with no examples at all. The thresholds are chosen on the first of these pools, the one like production.
 
 Run: python -m benchmarks.calibrate   (needs the git history; a shallow clone lacks the commits)
 """
@@ -118,15 +118,20 @@ def main() -> int:
 
 def leave_one_set_out() -> dict[str, list[Row]]:
     """Every development set replayed at first contact, once with no out-of-scope examples and once
-    with the out-of-scope questions of all the *other* sets (and the tuned set) as examples."""
+    with the out-of-scope questions of all the *other* sets (and the tuned set) as examples, plus
+    the file's examples that no set asked."""
     names = ["tuned", *FIRST_CONTACT]
     oos = {n: tuple(it.q for it in load_items(SETS[n]) if it.expect is None) for n in names}
+    asked = {normalize(q) for qs in oos.values() for q in qs}
+    # Examples written for the file alone, never asked in an evaluation set, are always in.
+    written = tuple(q for subject in load_base().out_of_scope for q in subject.questions
+                    if normalize(q) not in asked)
     pools: dict[str, list[Row]] = {"with no examples": [], "with other sets' examples": []}
     with tempfile.TemporaryDirectory() as tmp:
         for name, commit in FIRST_CONTACT.items():
             base = base_at(commit, Path(tmp))
-            others = tuple(q for n in names if n != name for q in oos[n])
             items = load_items(SETS[name])
+            others = written + tuple(q for n in names if n != name for q in oos[n])
             pools["with no examples"] += replay(dataclasses.replace(base, out_of_scope=()), items)
             pools["with other sets' examples"] += replay(
                 dataclasses.replace(base, out_of_scope=(OutOfScope("other sets", others, "-"),)), items)
