@@ -11,7 +11,8 @@ bars are 0.95) on the pooled rows are printed, next to today's. The held-out set
 The out-of-scope examples (knowledge/base/out_of_scope.yaml) include the development sets' own
 out-of-scope questions, so they cannot be judged on those sets either: each set is replayed at first
 contact with the examples of all the *other* sets only (leave one set out) plus those written for
-the file alone, and next to that with no examples at all. The thresholds are chosen on the first of these pools, the one like production.
+the file alone, and next to that with no examples at all. The thresholds are chosen on the first
+of these pools, the one like production.
 
 Run: python -m benchmarks.calibrate   (needs the git history; a shallow clone lacks the commits)
 """
