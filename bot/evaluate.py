@@ -61,7 +61,7 @@ class Report:
         print(f"== {self.name}: {self.in_scope} in scope, {self.out_scope} out of scope, "
               f"{self.smalltalk} smalltalk", file=out)
         print(f"in-scope top-1 accuracy: {self.accuracy:.3f} ({self.correct}/{self.in_scope}; "
-              f"{self.clarified_in_scope} were clarify)  bar {BAR_IN_SCOPE}", file=out)
+              f"clarify: {self.clarified_in_scope})  bar {BAR_IN_SCOPE}", file=out)
         print(f"out-of-scope abstention: {self.abstention:.3f} ({self.abstained}/{self.out_scope})  bar {BAR_ABSTAIN}",
               file=out)
         if self.smalltalk:
