@@ -36,8 +36,10 @@ _THANKS = {"תודה", "תודות", "רבה", "תנקס", "thanks", "thx", "tha
            "ברור", "מובנ", "קיבלתי"}
 _ABOUT = {"אתה", "את", "בוט", "רובוט", "אמיתי", "אמיתית", "בנאדמ", "בנ", "אדמ", "חמוד", "חמודה", "שלומכ",
           "שלומכמ", "היומ", "מי", "כלל", "בכלל", "לעשות", "יצר", "יצרה", "אותכ", "מבינ", "מבינה", "עברית",
-          "מחשב", "מצחיק", "מצחיקה", "חחח", "חחחח", "בינה", "מלאכותית", "ai", "gpt", "chatgpt"}
-_ABOUT_TRIGGERS = {"אתה", "בוט", "רובוט", "שלומכ", "שלומכמ", "חמוד", "חמודה", "אותכ", "מחשב", "חחח", "חחחח"}
+          "מחשב", "מצחיק", "מצחיקה", "חחח", "חחחח", "בינה", "מלאכותית", "ai", "gpt", "chatgpt", "לעזור"}
+# "לעזור" among stop words only is asking what the bot can help with ("במה את יכולה לעזור").
+_ABOUT_TRIGGERS = {"אתה", "בוט", "רובוט", "שלומכ", "שלומכמ", "חמוד", "חמודה", "אותכ", "מחשב", "חחח", "חחחח",
+                   "לעזור"}
 _BYE = {"ביי", "להתראות", "bye", "לילה", "נתראה", "יאללה", "בהצלחה", "הכל", "הכול", "בינתיימ", "כרגע", "זהו"}
 # Words that address someone: the bot by name ("ערב טוב רשות") or anyone ("תודה אחי"). Alone,
 # "רשות" may be a question, so they only drop out of a message that has other words.
@@ -49,11 +51,12 @@ _DRAWN_OUT = re.compile(r"(.)\1{2,}")
 
 
 def _as_small(tok: str, small: set[str]) -> str:
-    """``tok`` read as a pleasantry if it is one behind a leading ו or with a letter drawn out."""
+    """``tok`` read as a pleasantry if it is one behind a leading ו or ש ("ותודה", "תודה שעזרת") or
+    with a letter drawn out."""
     for candidate in (tok, _DRAWN_OUT.sub(r"\1\1", tok), _DRAWN_OUT.sub(r"\1", tok)):
         if candidate in small:
             return candidate
-        if candidate.startswith("ו") and candidate[1:] in small:
+        if candidate[:1] in ("ו", "ש") and candidate[1:] in small:
             return candidate[1:]
     return tok
 
