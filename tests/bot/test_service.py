@@ -24,15 +24,15 @@ def service(good_kb, store):
 async def test_answer_carries_citation_and_related(service):
     r = await service.handle(Question("מה התקציב של החלטה 546", user_id="7"))
     assert r.kind == "answer" and r.entry_id == "dec-546-budget"
+    line = r.citation_line()
+    assert "החלטה 546" in line and "14.7.2013" in line and "טקסט ההחלטה" in line and "https://example.org/546" in line
+    assert [o.entry_id for o in r.options] == ["dec-546-localities"]
+    assert "14.7.2013" in r.plain_text()
 
 
 async def test_asking_for_help_with_a_subject_is_a_question(service):
     r = await service.handle(Question("מי יכול לעזור לי עם התקציב של החלטה 546"))
     assert r.kind != "smalltalk"
-    line = r.citation_line()
-    assert "החלטה 546" in line and "14.7.2013" in line and "טקסט ההחלטה" in line and "https://example.org/546" in line
-    assert [o.entry_id for o in r.options] == ["dec-546-localities"]
-    assert "14.7.2013" in r.plain_text()
 
 
 async def test_clause_in_citation(service):
