@@ -96,3 +96,15 @@ def test_empty_folder_and_missing_folder(tmp_path):
 def test_bundled_base_is_valid():
     kb = load_base(BUNDLED_BASE)
     assert len(kb.entries) > 50
+
+
+def test_bundled_decision_answers_state_their_number_and_date_and_every_entry_names_a_source():
+    """The issue's rule for the bundled base: an answer about a decision says which decision and
+    when, in its own text (not only in the citation line), and no entry is without a source."""
+    kb = load_base(BUNDLED_BASE)
+    for e in kb.entries.values():
+        assert e.source is not None and e.source.name.strip(), e.id
+        if e.decision_number is not None:
+            d = e.decision_date
+            assert str(e.decision_number) in e.answer, e.id
+            assert f"{d.day}.{d.month}.{d.year}" in e.answer, e.id
