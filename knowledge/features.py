@@ -1,6 +1,7 @@
 """Question features the matcher reads besides plain words: decision references, curator
-synonym groups, the word overlap of a question with one alternate question, and whether a
-question asks for an amount of money that an entry states.
+synonym groups, the word overlap of a question with one alternate question, what kind of fact a
+question asks for (an amount, a title holder, the present, what comes next) and whether a text
+states amounts or dates, and which sentences of a message ask something.
 
 Kept apart from the index so each piece can be read (and tested) on its own; all of it is Hebrew-
 or domain-specific, which is why it is written here rather than taken from a library.
@@ -13,7 +14,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from .hebrew import behind_clitics, is_stop, normalize, question_types, variants
+from .hebrew import QUESTION_WORDS, behind_clitics, is_stop, normalize, question_types, variants
 
 _DECISION_WORD = re.compile(r"^[ובלמהש]{0,3}(החלטה|החלטת|החלטות|החלט|ההחלטה)$")
 
@@ -107,7 +108,6 @@ _MONEY_NOUNS = frozenset({"תקציב", "עלות", "שכר", "משכורת", "�
 _WHAT = frozenset({"מה", "מהו", "מהי"})
 _DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_YEAR = re.compile(r"(19|20)\d\d")
 
 
 def asks_amount(norm_tokens: Sequence[str]) -> bool:
@@ -124,7 +124,7 @@ def asks_amount(norm_tokens: Sequence[str]) -> bool:
 
 _MONTHS = ("ינואר", "פברואר", "מרצ", "מרס", "אפריל", "מאי", "יוני", "יולי", "אוגוסט", "ספטמבר", "אוקטובר",
            "נובמבר", "דצמבר")
-_YEAR_IN_TEXT = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
+_YEAR = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
 
 
 def states_date(text: str, decision_date: date | None = None) -> bool:
@@ -135,7 +135,7 @@ def states_date(text: str, decision_date: date | None = None) -> bool:
         for form in (f"{d.day}.{d.month}.{d.year}", f"{d.day:02d}.{d.month:02d}.{d.year}"):
             text = text.replace(form, " ")
     norm = normalize(text)
-    return bool(_DATE.search(text) or _YEAR_IN_TEXT.search(text)
+    return bool(_DATE.search(text) or _YEAR.search(text)
                 or any(m in w for w in norm.split() for m in _MONTHS))
 
 
@@ -153,7 +153,7 @@ def states_amount(text: str, decision_number: int | None = None) -> bool:
 _ROLES = frozenset({"מנכל", "מנכלית", "יור", "ראש", "שר", "שרה", "השר", "השרה", "מנהל", "מנהלת", "חוקר", "חוקרת", "חוקרימ", "מרצה",
                     "מרצימ", "דובר", "דוברת", "גזבר", "מבקר", "מזכיר", "נשיא", "סגנ", "מפכל", "ממונה", "רכז", "רכזת",
                     "יושב", "יושבת"})
-_WHO = frozenset({"מי", "מיהו", "מיהי", "מיהמ"})
+_WHO = frozenset(QUESTION_WORDS["who"])
 
 
 def asked_role(norm_tokens: Sequence[str]) -> str | None:
@@ -205,11 +205,7 @@ def asked_sentences(text: str) -> list[list[str]]:
     """The normalised words of the sentences that ask something: ending in "?", holding a question
     word, or the message's only sentence. "קהילה מטיבה מה זה? קיבלנו מייל על זה" asks what the
     programme is; the e-mail is context, not the thing asked for."""
-    parts = [p for p in _SENTENCE.findall(text) if normalize(p).split()]
-    out = []
-    for part in parts:
-        toks = normalize(part).split()
-        if len(parts) == 1 or part.rstrip().endswith("?") or question_types(" ".join(toks)) or \
-                any(r in _WHAT for t in toks for r in behind_clitics(t)):
-            out.append(toks)
-    return out
+    parts = [(p, toks) for p in _SENTENCE.findall(text) if (toks := normalize(p).split())]
+    return [toks for part, toks in parts
+            if len(parts) == 1 or part.rstrip().endswith("?") or question_types(" ".join(toks))
+            or any(r in _WHAT for t in toks for r in behind_clitics(t))]

@@ -194,7 +194,7 @@ def is_stop(token: str) -> bool:
 # What a question asks for, read off its question word. Stop words to the index, these words still
 # tell "who" from "when" from "how much": "למה צריך אשכולות" and "כמה אשכולות יש" share every
 # content word. Final letters are already folded by normalize (מי, כמה, מתי, היכנ).
-_QUESTION_WORDS = {
+QUESTION_WORDS = {
     "who": ("מי", "מיהו", "מיהי", "מיהמ"),
     "when": ("מתי",),
     "how-much": ("כמה",),
@@ -202,7 +202,7 @@ _QUESTION_WORDS = {
     "where": ("איפה", "היכנ", "לאנ"),
     "how": ("איכ", "כיצד"),
 }
-_QUESTION_TYPE = {w: kind for kind, words in _QUESTION_WORDS.items() for w in words}
+_QUESTION_TYPE = {w: kind for kind, words in QUESTION_WORDS.items() for w in words}
 
 
 _WHAT_IS_ONE = frozenset({"מהו", "מהי"})

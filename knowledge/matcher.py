@@ -390,13 +390,17 @@ class Matcher:
             decision = "unanswered"
         return Match(decision, tuple(results), norm, out_of_scope=subject)
 
-    def _holds(self, key: str, idx: int) -> bool:
+    def _at(self, key: str, idx: int) -> int | None:
+        """Where entry ``idx`` sits in ``key``'s posting, or None if the entry lacks the word."""
         posting = self.postings.get(key)
         if posting is None:
-            return False
+            return None
         ids = posting[0]
         pos = int(np.searchsorted(ids, idx))
-        return pos < len(ids) and int(ids[pos]) == idx
+        return pos if pos < len(ids) and int(ids[pos]) == idx else None
+
+    def _holds(self, key: str, idx: int) -> bool:
+        return self._at(key, idx) is not None
 
     def closer_out_of_scope(self, qtext: str, numbers: set[str], entry_fuzzy: float,
                             entry_idx: int | None = None) -> str | None:
@@ -423,19 +427,17 @@ class Matcher:
             return False
         idx = self.position[entry_id]
         for key in asked:
-            posting = self.postings.get(key)
-            if posting is None:
-                continue
-            ids, _impact, aboutness = posting
-            pos = int(np.searchsorted(ids, idx))
-            if pos < len(ids) and ids[pos] == idx and aboutness[pos] == 1.0:
+            pos = self._at(key, idx)
+            if pos is not None and self.postings[key][2][pos] == 1.0:
                 return False  # the entry is about this contact detail
         return True
 
     def _rerank(self, qtext: str, qwords: list[tuple[set[str], float]], qkeys: set[str],
                 picked: list[int]) -> tuple[list[float], list[float]]:
         """Best fuzzy similarity and word-overlap F1 of each candidate's title/alternate questions,
-        with all strings of all candidates scored in two rapidfuzz calls."""
+        with all strings of all candidates scored in two rapidfuzz calls. The similarity is the mean
+        of token_set_ratio and token_sort_ratio: token_set_ratio alone rewards a one-word question
+        contained in any long text, so it is blended with the order-free full comparison."""
         if not qtext:
             return [0.0] * len(picked), [0.0] * len(picked)
         strings: list[str] = []
@@ -472,7 +474,3 @@ class Matcher:
         if best >= t.clarify:
             return "clarify"
         return "unanswered"
-
-
-# Fuzzy similarity is the mean of token_set_ratio and token_sort_ratio: token_set_ratio alone rewards
-# a one-word question contained in any long text, so it is blended with the order-free full comparison.

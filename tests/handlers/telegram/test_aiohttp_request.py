@@ -46,53 +46,37 @@ def data(**params) -> RequestData:
 
 async def test_form_parameters_and_status_pass_through(server):
     url, seen = server
-    req = AiohttpRequest()
-    await req.initialize()
-    try:
+    async with AiohttpRequest() as req:
         status, payload = await req.do_request(f"{url}/echo", "POST", data(chat_id=5, text="שלום <b>"))
         assert status == 200 and b'"ok": true' in payload
         assert seen[-1] == {"chat_id": "5", "text": "שלום <b>"}
         status, payload = await req.do_request(f"{url}/bad", "POST", data(chat_id=5))
         assert status == 400 and b"Bad Request" in payload
-    finally:
-        await req.shutdown()
 
 
 async def test_files_go_as_multipart(server):
     url, seen = server
-    req = AiohttpRequest()
-    await req.initialize()
-    try:
+    async with AiohttpRequest() as req:
         doc = InputFile(b"hello", filename="a.txt")
         await req.do_request(f"{url}/echo", "POST", data(chat_id=1, document=doc))
         assert seen[-1]["chat_id"] == "1"
         assert b"hello" in seen[-1][next(k for k in seen[-1] if k != "chat_id")]
-    finally:
-        await req.shutdown()
 
 
 async def test_read_timeout_is_timed_out(server):
     url, _ = server
-    req = AiohttpRequest(read_timeout=0.2)
-    await req.initialize()
-    try:
+    async with AiohttpRequest(read_timeout=0.2) as req:
         with pytest.raises(TimedOut):
             await req.do_request(f"{url}/slow", "POST", data(x=1))
-    finally:
-        await req.shutdown()
 
 
 async def test_connection_refused_is_network_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # bound, never listening
-        req = AiohttpRequest()
-        await req.initialize()
-        try:
+        async with AiohttpRequest() as req:
             with pytest.raises(NetworkError):
                 await req.do_request(f"http://127.0.0.1:{port}/x", "POST", data(x=1))
-        finally:
-            await req.shutdown()
 
 
 async def test_not_initialised_is_an_error():
