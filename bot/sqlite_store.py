@@ -1,20 +1,22 @@
-"""Storage of questions, unanswered questions, feedback and processed updates (aiosqlite).
+"""The embedded store: one SQLite file (aiosqlite), for a pilot on one machine.
 
 SQLite in WAL mode with a busy timeout; the schema is migrated by ``PRAGMA user_version``.
 Every write commits before the caller continues, so a question that the bot acknowledged to a
 user ("passed to the curators") is on disk even if the process is killed right after. User ids
 never reach the database: callers pass keyed hashes (``hash_user``).
+
+Opening fails fast and closed: a file that is not a database, a read-only file or folder, or a
+folder that cannot be created is a ``StoreError`` naming the file and the cause, and the
+connection's worker thread is closed, so no command can hang on a broken data volume.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
+import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -22,79 +24,92 @@ import aiosqlite
 
 from knowledge.errors import StoreError
 
+from .sqlite_schema import MIGRATIONS
+from .storage import STATUSES, EntryCount, FeedbackCount, InboxItem, Stats, UnansweredRow, hash_user
+
+__all__ = ["MIGRATIONS", "SqliteStore", "hash_user"]
+
 log = logging.getLogger(__name__)
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: initial schema
-    """
-    CREATE TABLE questions (
-        id INTEGER PRIMARY KEY, ts REAL NOT NULL, channel TEXT NOT NULL, chat_type TEXT NOT NULL,
-        user_hash TEXT, kind TEXT NOT NULL, entry_id TEXT, score REAL);
-    CREATE INDEX questions_ts ON questions(ts);
-    CREATE TABLE unanswered (
-        id INTEGER PRIMARY KEY, ts REAL NOT NULL, text TEXT NOT NULL, norm TEXT NOT NULL,
-        channel TEXT NOT NULL, chat_type TEXT NOT NULL, user_hash TEXT, kind TEXT NOT NULL,
-        candidates TEXT NOT NULL DEFAULT '[]', status TEXT NOT NULL DEFAULT 'open',
-        entry_id TEXT, resolved_ts REAL);
-    CREATE INDEX unanswered_status ON unanswered(status, ts);
-    CREATE TABLE feedback (
-        id INTEGER PRIMARY KEY, ts REAL NOT NULL, entry_id TEXT NOT NULL, vote INTEGER NOT NULL,
-        user_hash TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE(entry_id, user_hash));
-    CREATE TABLE updates (update_id INTEGER PRIMARY KEY, ts REAL NOT NULL);
-    """,
-)
-
-STATUSES = ("open", "resolved", "dismissed")
+MAX_ATTEMPTS_NOTE = "gave up"
 
 
-def hash_user(user_id: str | int | None, key: str) -> str | None:
-    """Keyed hash of a transport user id (HMAC-SHA256, 16 bytes hex). None stays None."""
-    if user_id is None:
-        return None
-    return hmac.new(key.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+def _cause(exc: BaseException) -> str:
+    """A short, plain cause for an SQLite failure at open time."""
+    text = str(exc)
+    low = text.lower()
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return f"is not a database or is damaged ({text})"
+    if "readonly" in low or "read-only" in low:
+        return "is read-only (check the file's and its folder's permissions and owner)"
+    if "unable to open" in low:
+        return "cannot be opened (check that the folder exists and is writable by this user)"
+    return text
 
 
-@dataclass(frozen=True, slots=True)
-class UnansweredRow:
-    id: int
-    ts: float
-    text: str
-    norm: str
-    channel: str
-    chat_type: str
-    user_hash: str | None
-    kind: str
-    candidates: list[dict[str, Any]]
-    status: str
-    entry_id: str | None
-
-
-class Store:
-    """Async SQLite store. Use ``await Store.open(path)``; close with ``await store.close()``."""
+class SqliteStore:
+    """Async SQLite store. Use ``await SqliteStore.open(path)``; close with ``await store.close()``."""
 
     RETRIES = 3
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
+        self.label = self.path
+        self.shared = False  # one process per file: at start-up every lease is its own to recover
+        self.readonly = readonly
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> "Store":
-        store = cls(path)
+    async def open(cls, path: str | Path, *, readonly: bool = False) -> "SqliteStore":
+        store = cls(path, readonly=readonly)
         await store.connect()
         return store
 
+    # ------------------------------------------------------------------ lifecycle
+    def _prepare_path(self) -> str:
+        """The sqlite target; creates the folder for a writable store, never for a read-only one."""
+        if self.path == ":memory:":
+            return self.path
+        path = Path(self.path)
+        if self.readonly:
+            if not path.exists():
+                raise StoreError(f"{self.path}: no store here yet (nothing has been recorded)")
+            return f"file:{path}?mode=ro"
+        if path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a database file")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create its folder {path.parent} ({exc.strerror})") from None
+        if not path.exists() and not os.access(path.parent, os.W_OK):
+            raise StoreError(f"{self.path}: cannot create it: the folder {path.parent} is read-only")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise StoreError(f"{self.path}: is read-only (check the file's permissions and owner)")
+        return self.path
+
     async def connect(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(self.path, timeout=10)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        self._db = db
-        await self._migrate()
+        target = self._prepare_path()
+        try:
+            db = await aiosqlite.connect(target, timeout=10, uri=target.startswith("file:"))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {_cause(exc)}") from None
+        try:
+            if not self.readonly:
+                await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await (await db.execute("SELECT count(*) FROM sqlite_master")).close()
+            self._db = db
+            if not self.readonly:
+                await self._migrate()
+        except (sqlite3.Error, StoreError) as exc:
+            self._db = None
+            await db.close()  # never leave the connection's thread running behind an error
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"{self.path}: {_cause(exc)}") from None
 
     async def close(self) -> None:
         if self._db is not None:
@@ -109,14 +124,17 @@ class Store:
 
     async def _migrate(self) -> None:
         async with self.db.execute("PRAGMA user_version") as cur:
-            (version,) = await cur.fetchone()
+            (version,) = await cur.fetchone()  # type: ignore[misc]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: schema version {version} is newer than this program "
+                             f"({len(MIGRATIONS)}); upgrade rashut")
         for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await self.db.executescript(f"BEGIN; {script}; PRAGMA user_version={target}; COMMIT;")
-            log.info("store %s migrated to version %d", self.path, target)
+            await self.db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={target}; COMMIT;")
+            log.debug("store %s migrated to version %d", self.path, target)
 
     async def user_version(self) -> int:
         async with self.db.execute("PRAGMA user_version") as cur:
-            return (await cur.fetchone())[0]
+            return (await cur.fetchone())[0]  # type: ignore[index]
 
     async def _write(self, sql: str, params: Sequence[Any] | Iterable[Sequence[Any]] = (),
                      many: bool = False) -> int:
@@ -125,9 +143,10 @@ class Store:
         for attempt in range(1, self.RETRIES + 1):
             try:
                 async with self._lock:
-                    cur = await (self.db.executemany(sql, params) if many else self.db.execute(sql, params))
+                    cur = await (self.db.executemany(sql, params) if many  # type: ignore[arg-type]
+                                 else self.db.execute(sql, params))  # type: ignore[arg-type]
                     await self.db.commit()
-                    return cur.lastrowid if not many else cur.rowcount
+                    return (cur.lastrowid or 0) if not many else cur.rowcount
             except sqlite3.OperationalError as exc:
                 log.warning("store write failed (attempt %d/%d): %s", attempt, self.RETRIES, exc)
                 try:
@@ -139,6 +158,10 @@ class Store:
                 await asyncio.sleep(delay)
                 delay *= 4
         raise StoreError("unreachable")
+
+    async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self.db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
 
     # ------------------------------------------------------------------ writes
     async def log_question(self, *, channel: str, chat_type: str, user_hash: str | None, kind: str,
@@ -164,14 +187,6 @@ class Store:
             " ON CONFLICT(entry_id, user_hash) DO UPDATE SET vote=excluded.vote, ts=excluded.ts",
             (time.time(), entry_id, vote, user_hash, channel))
 
-    async def mark_update(self, update_id: int) -> bool:
-        """Record a transport update id; False if it was already processed (a duplicate)."""
-        async with self._lock:
-            cur = await self.db.execute("INSERT OR IGNORE INTO updates(update_id, ts) VALUES (?, ?)",
-                                        (update_id, time.time()))
-            await self.db.commit()
-            return cur.rowcount == 1
-
     async def set_status(self, ids: Sequence[int], status: str, entry_id: str | None = None) -> int:
         if status not in STATUSES:
             raise StoreError(f"status must be one of {STATUSES}, got {status!r}")
@@ -180,11 +195,12 @@ class Store:
             [(status, entry_id, time.time() if status != "open" else None, i) for i in ids], many=True)
 
     async def purge(self, older_than_days: float, now: float | None = None) -> int:
-        """Delete unanswered rows (any status) and processed update ids older than the retention."""
+        """Delete unanswered rows (any status), finished inbox rows and old conversations past retention."""
         cutoff = (now or time.time()) - older_than_days * 86400
         async with self._lock:
             cur = await self.db.execute("DELETE FROM unanswered WHERE ts < ?", (cutoff,))
-            await self.db.execute("DELETE FROM updates WHERE ts < ?", (cutoff,))
+            await self.db.execute("DELETE FROM inbox WHERE status != 'pending' AND ts < ?", (cutoff,))
+            await self.db.execute("DELETE FROM conversations WHERE ts < ?", (cutoff,))
             await self.db.commit()
             return cur.rowcount
 
@@ -200,39 +216,103 @@ class Store:
         if limit:
             sql += " LIMIT ?"
             params.append(limit)
-        async with self.db.execute(sql, params) as cur:
-            rows = await cur.fetchall()
         return [UnansweredRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), r[9], r[10])
-                for r in rows]
+                for r in await self._rows(sql, params)]
 
     async def count_unanswered(self) -> int:
-        async with self.db.execute("SELECT count(*) FROM unanswered") as cur:
-            return (await cur.fetchone())[0]
+        return (await self._rows("SELECT count(*) FROM unanswered"))[0][0]
 
-    async def stats(self, since: float | None = None) -> dict[str, Any]:
+    async def stats(self, since: float | None = None) -> Stats:
         since = since or 0.0
-        out: dict[str, Any] = {}
-        async with self.db.execute("SELECT kind, count(*) FROM questions WHERE ts >= ? GROUP BY kind", (since,)) as c:
-            out["by_kind"] = {k: n for k, n in await c.fetchall()}
-        async with self.db.execute(
+        per_day: dict[str, dict[str, int]] = {}
+        for d, k, n in await self._rows(
                 "SELECT date(ts, 'unixepoch') AS d, kind, count(*) FROM questions WHERE ts >= ?"
-                " GROUP BY d, kind ORDER BY d", (since,)) as c:
-            per_day: dict[str, dict[str, int]] = {}
-            for d, k, n in await c.fetchall():
-                per_day.setdefault(d, {})[k] = n
-            out["per_day"] = per_day
-        async with self.db.execute(
+                " GROUP BY d, kind ORDER BY d", (since,)):
+            per_day.setdefault(d, {})[k] = n
+        return Stats(
+            by_kind={k: n for k, n in await self._rows(
+                "SELECT kind, count(*) FROM questions WHERE ts >= ? GROUP BY kind", (since,))},
+            per_day=per_day,
+            top_entries=[EntryCount(e, n) for e, n in await self._rows(
                 "SELECT entry_id, count(*) AS n FROM questions WHERE ts >= ? AND kind='answer'"
-                " GROUP BY entry_id ORDER BY n DESC LIMIT 10", (since,)) as c:
-            out["top_entries"] = await c.fetchall()
-        async with self.db.execute(
+                " GROUP BY entry_id ORDER BY n DESC LIMIT 10", (since,))],
+            feedback=[FeedbackCount(e, up or 0, down or 0) for e, up, down in await self._rows(
                 "SELECT entry_id, sum(vote = 1), sum(vote = -1) FROM feedback GROUP BY entry_id"
-                " ORDER BY sum(vote = -1) DESC, entry_id") as c:
-            out["feedback"] = await c.fetchall()
-        async with self.db.execute("SELECT status, count(*) FROM unanswered GROUP BY status") as c:
-            out["unanswered_by_status"] = {s: n for s, n in await c.fetchall()}
-        return out
+                " ORDER BY sum(vote = -1) DESC, entry_id")],
+            unanswered_by_status={s: n for s, n in await self._rows(
+                "SELECT status, count(*) FROM unanswered GROUP BY status")})
 
     async def integrity_check(self) -> str:
-        async with self.db.execute("PRAGMA integrity_check") as cur:
-            return (await cur.fetchone())[0]
+        return (await self._rows("PRAGMA integrity_check"))[0][0]
+
+    # ------------------------------------------------------------------ the inbox
+    async def inbox_put(self, channel: str, key: str, lane: str, payload: bytes) -> bool:
+        """Store a received update unless its (channel, key) was seen before; True when new."""
+        async with self._lock:
+            cur = await self.db.execute(
+                "INSERT INTO inbox(channel, key, lane, payload, ts) VALUES (?,?,?,?,?)"
+                " ON CONFLICT(channel, key) DO NOTHING", (channel, key, lane, payload, time.time()))
+            await self.db.commit()
+            return cur.rowcount == 1
+
+    async def inbox_claim(self, owner: str, limit: int, lease: float) -> list[InboxItem]:
+        """Lease up to ``limit`` pending items: the oldest of each lane (a chat's messages are
+        handled in order, one at a time, and a flooding chat holds one worker, not all of them)."""
+        now = time.time()
+        async with self._lock:
+            rows = await self._rows(
+                "UPDATE inbox SET owner=?, lease_until=?, attempts=attempts+1 WHERE id IN ("
+                " SELECT i.id FROM inbox i WHERE i.status='pending'"
+                "  AND (i.lease_until IS NULL OR i.lease_until < ?)"
+                "  AND NOT EXISTS (SELECT 1 FROM inbox j WHERE j.lane=i.lane AND j.status='pending' AND j.id<i.id)"
+                "  ORDER BY i.id LIMIT ?)"
+                " RETURNING id, channel, key, payload, attempts, ts", (owner, now + lease, now, limit))
+            await self.db.commit()
+        return sorted((InboxItem(*r) for r in rows), key=lambda item: item.id)
+
+    async def inbox_done(self, item_id: int) -> None:
+        """Finished (answered, or given up): the payload is wiped, the key stays to catch redeliveries."""
+        await self._write("UPDATE inbox SET status='done', payload=NULL, lease_until=NULL WHERE id=?", (item_id,))
+
+    async def inbox_release(self, item_id: int, *, give_up: bool = False, delay: float = 0.0) -> None:
+        """Return a leased item for another try after ``delay`` seconds, or mark it failed (payload
+        wiped) for good."""
+        if give_up:
+            await self._write("UPDATE inbox SET status='failed', payload=NULL, lease_until=NULL WHERE id=?",
+                              (item_id,))
+        else:
+            await self._write("UPDATE inbox SET lease_until=?, owner=NULL WHERE id=?",
+                              (time.time() + delay if delay > 0 else None, item_id))
+
+    async def inbox_renew(self, owner: str, lease: float) -> None:
+        await self._write("UPDATE inbox SET lease_until=? WHERE owner=? AND status='pending'",
+                          (time.time() + lease, owner))
+
+    async def inbox_recover(self) -> int:
+        """At start-up of the only process on this file: every lease belonged to a process that is
+        gone, so its items are free at once (not only when their leases run out)."""
+        async with self._lock:
+            cur = await self.db.execute("UPDATE inbox SET lease_until=NULL, owner=NULL WHERE status='pending'"
+                                        " AND owner IS NOT NULL")
+            await self.db.commit()
+            return cur.rowcount
+
+    async def inbox_pending(self) -> int:
+        return (await self._rows("SELECT count(*) FROM inbox WHERE status='pending'"))[0][0]
+
+    # ------------------------------------------------------------------ conversations and jobs
+    async def remember(self, chat_key: str, data: str) -> None:
+        await self._write("INSERT INTO conversations(chat_key, ts, data) VALUES (?,?,?)"
+                          " ON CONFLICT(chat_key) DO UPDATE SET ts=excluded.ts, data=excluded.data",
+                          (chat_key, time.time(), data))
+
+    async def recall(self, chat_key: str) -> str | None:
+        rows = await self._rows("SELECT data FROM conversations WHERE chat_key=?", (chat_key,))
+        return rows[0][0] if rows else None
+
+    async def claim_job(self, name: str, period: str) -> bool:
+        async with self._lock:
+            cur = await self.db.execute("INSERT INTO jobs(name, period, ts) VALUES (?,?,?)"
+                                        " ON CONFLICT(name, period) DO NOTHING", (name, period, time.time()))
+            await self.db.commit()
+            return cur.rowcount == 1
