@@ -283,9 +283,12 @@ def _interactive(body: Any, n: Callable[[str], int], list_body_max: int) -> None
     _text_part(i["body"], ["interactive", "body"], MAX_INTERACTIVE_BODY if kind == "button" else list_body_max,
                "Body text", n)
     if "header" in i:
-        h = _obj(i["header"], ["interactive", "header"], {"type", "text"}, need=("type",))
+        h = _obj(i["header"], ["interactive", "header"], {"type", "text", "image", "video", "document"},
+                 need=("type",))
         if h["type"] != "text":
             raise invalid(f"Header type \"{h['type']}\" is not emulated (only text headers).")
+        if set(h) - {"type", "text"}:
+            raise invalid(f"Unexpected key \"{sorted(set(h) - {'type', 'text'})[0]}\" on param interactive['header'].")
         if "text" not in h:
             raise required("interactive['header']['text']")
         _length(_str(h["text"], ["interactive", "header", "text"]), [], 1, MAX_HEADER_TEXT, "Header text", n)

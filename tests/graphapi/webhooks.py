@@ -162,8 +162,9 @@ class WebhookMixin:
                          name=u.name, error=err, contacts=contacts, tracker=k.tracker)
 
     # ------------------------------------------------------------------ webhook delivery
-    def _register_inbound(self, env: dict[str, Any]) -> None:
-        """What delivering does at Meta: the messages exist, their senders' windows (re)open."""
+    def register_inbound(self, env: dict[str, Any]) -> None:
+        """What delivering does at Meta: the messages exist and their senders' windows (re)open. ``deliver``
+        and ``push`` call it; call it yourself to have a user "write" without a webhook."""
         with self._lock:
             for entry in env.get("entry", []):
                 for change in entry.get("changes", []):
@@ -183,7 +184,7 @@ class WebhookMixin:
         if not target:
             raise RuntimeError("no webhook_url is configured and no url was given")
         self._check_loopback(target)
-        self._register_inbound(envelope)
+        self.register_inbound(envelope)
         body = ib.encode(envelope)
         last: Delivery | None = None
         for _ in range(times):
@@ -239,7 +240,7 @@ class WebhookMixin:
         """Deliver in the background (from any thread); returns the envelope's wamids at once."""
         if self._loop is None or self._runner is None:
             raise RuntimeError("the emulator is not running")
-        self._register_inbound(envelope)  # at once, so a reply sent right after finds the window open
+        self.register_inbound(envelope)  # at once, so a reply sent right after finds the window open
         self._spawn(self.deliver(envelope, **options))
         return ib.wamids_of(envelope)
 
