@@ -139,7 +139,8 @@ def status(biz: Business, wamid: str, state: str, wa_id: str, *, bsuid: str | No
             conv["expiration_timestamp"] = str(now + 86400)
         conv["origin"] = {"type": "service"}
         s["conversation"] = conv
-        s["pricing"] = {"billable": False, "pricing_model": "PMP", "category": "service", "type": "free_customer_service"}
+        s["pricing"] = {"billable": False, "pricing_model": "PMP", "category": "service",
+                        "type": "free_customer_service"}
     if state == "failed":
         s["errors"] = [error or webhook_error(131000, "Something went wrong", "Message failed to send")]
     value: dict[str, Any] = {}

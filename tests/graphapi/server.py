@@ -32,15 +32,23 @@ payload rules, and
 * the throughput limit counts accepted sends in the last second (``mps``, default 80; Meta's default
   is 80 messages per second, inbound and outbound together).
 
-Test control, as plain methods (thread-safe): builders (``text``, ``button_reply``, ``list_reply``,
-``image``, ``audio``, ``video``, ``document``, ``sticker``, ``location``, ``contacts``,
-``reaction``, ``unsupported``, ``edited``, ``status``), ``await deliver(envelope)``, ``push(envelope)``,
-``await verify(url, token)``, ``calls()``, ``sent(to=...)``, ``refused()``,
-``await wait_for(predicate)``, ``deliveries()``, ``set_last_inbound(wa_id, seconds_ago)``,
-``advance(seconds)``, ``fail_next(n, code)``, ``reset()``. The same is available over HTTP under
-``/_test/`` (``python -m tests.graphapi.server`` runs it as a process). Recorded times are
-``time.monotonic()`` seconds; the window and rate limits run on ``now()``, the same clock plus what
-``advance()`` added.
+Test control, as plain methods (thread-safe; builders and delivery live in ``webhooks.py``, the
+``/_test/`` HTTP API in ``control.py``, the payload rules in ``validate.py``, Meta's wire formats in
+``inbound.py``):
+
+* inbound builders, each returning the webhook JSON: ``text``, ``button_reply``, ``list_reply``,
+  ``image``, ``audio``, ``video``, ``document``, ``sticker``, ``location``, ``contacts``, ``reaction``,
+  ``unsupported``, ``edited``, ``status``;
+* ``await deliver(envelope, sign=, times=)``, ``await redeliver(delivery)``, ``push(envelope)`` (from
+  any thread), ``register_inbound(envelope)`` (the user "wrote", no webhook), ``await verify(url, token)``;
+* ``calls()``, ``sent(to=, type=)``, ``reads()``, ``refused(code)``, ``deliveries()``, ``known(wamid)``,
+  ``await wait_for(predicate)``, ``await wait_for_delivery(predicate)``;
+* ``set_last_inbound(wa_id, seconds_ago)``, ``open_window(wa_id)``, ``advance(seconds)``,
+  ``fail_next(n, code, to=)``, ``configure(**limits)``, ``reset(full=)``.
+
+The same is available over HTTP under ``/_test/`` (``python -m tests.graphapi.server`` runs the
+emulator as a process of its own). Recorded times are ``time.monotonic()`` seconds; the window and
+rate limits run on ``now()``, the same clock plus what ``advance()`` added.
 """
 from __future__ import annotations
 

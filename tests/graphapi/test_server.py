@@ -145,7 +145,8 @@ async def test_unknown_phone_number_id_version_and_method_are_refused(emu, http)
         assert (await post(http, emu, text(), url=emu.messages_url(version)))[0] == 200
     r = await http.get(emu.messages_url())
     assert r.status_code == 400 and "Unsupported get request" in r.json()["error"]["message"]
-    r = await http.post(emu.messages_url(), content=b"to=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = await http.post(emu.messages_url(), content=b"to=1", headers=form)
     assert r.status_code == 400 and r.json()["error"]["code"] == 100
     r = await http.post(emu.messages_url(), content=b"{nope", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["error_data"]["details"]
@@ -534,7 +535,8 @@ async def test_webhook_envelope_and_signature(emu, hook):
     assert entry["id"] == emu.business.waba_id and entry["changes"][0]["field"] == "messages"
     value = entry["changes"][0]["value"]
     assert value["messaging_product"] == "whatsapp"
-    assert value["metadata"] == {"display_phone_number": emu.display_phone_number, "phone_number_id": emu.phone_number_id}
+    assert value["metadata"] == {"display_phone_number": emu.display_phone_number,
+                                 "phone_number_id": emu.phone_number_id}
     assert value["contacts"] == [{"profile": {"name": "דנה כהן"}, "wa_id": USER, "user_id": emu.user(USER).bsuid}]
     msg = value["messages"][0]
     assert (msg["from"], msg["type"], msg["text"]) == (USER, "text", {"body": "מה שעות הפתיחה? https://x.il/a"})
@@ -576,7 +578,8 @@ async def test_delivery_retries_until_the_bot_listens(emu):
     receiver = await Receiver().start(port)
     try:
         d = await emu.wait_for_delivery(lambda d: wamid in d.wamids and d.status == 200)
-        assert d.attempt > 1 and receiver.requests[0]["json"]["entry"][0]["changes"][0]["value"]["messages"][0]["id"] == wamid
+        first = receiver.requests[0]["json"]["entry"][0]["changes"][0]["value"]["messages"][0]
+        assert d.attempt > 1 and first["id"] == wamid
     finally:
         await receiver.stop()
 
@@ -636,7 +639,8 @@ async def test_auto_status_follows_each_send(emu, http, hook):
 async def test_interactive_replies_must_match_what_the_bot_sent(emu, http):
     emu.open_window(USER)
     _, b = await post(http, emu, buttons(("yes", "כן"), ("no", "לא")))
-    _, lst = await post(http, emu, listing([{"title": "ס", "rows": [{"id": "r1", "title": "אחת", "description": "ד"}]}]))
+    one_row = [{"title": "ס", "rows": [{"id": "r1", "title": "אחת", "description": "ד"}]}]
+    _, lst = await post(http, emu, listing(one_row))
     bw, lw = b["messages"][0]["id"], lst["messages"][0]["id"]
     reply = emu.button_reply(USER, bw, "yes")
     m = reply["entry"][0]["changes"][0]["value"]["messages"][0]

@@ -118,7 +118,8 @@ class WebhookMixin:
                  for n, p in (people or [("ישראל ישראלי", "972501234567")])]
         return self._inbound(wa_id, "contacts", cards, name=name)
 
-    def reaction(self, wa_id: str, message_id: str | Call, emoji: str = "👍", *, name: str | None = None) -> dict[str, Any]:
+    def reaction(self, wa_id: str, message_id: str | Call, emoji: str = "👍", *,
+                 name: str | None = None) -> dict[str, Any]:
         """The user reacts to a message (``emoji=""`` removes the reaction)."""
         wamid = message_id.wamid if isinstance(message_id, Call) else message_id
         if self.known(wamid or "") is None:
