@@ -156,9 +156,11 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 def _read_bytes(path: Path, name: str) -> tuple[bytes | None, list[Problem]]:
     """At most ``MAX_FILE_BYTES`` of a regular file, or the problem that stops it.
 
+    ``O_NOFOLLOW``: the loader resolves links and checks that they stay inside the knowledge
+    folder before it calls; a link swapped in after that check is refused here, not followed.
     ``O_NONBLOCK``: a FIFO named ``*.yaml`` does not hang the open.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:
