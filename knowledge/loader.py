@@ -154,6 +154,22 @@ def _link_target(path: Path, real_root: Path, label: str, what: str) -> tuple[Pa
     return target, None
 
 
+def file_to_edit(root: Path | str, label: str) -> Path:
+    """The real file behind ``label`` (a label of ``knowledge_files``), for the curators' edits.
+
+    Through a link inside the folder to its target: an atomic replace of the link itself would
+    cut it off from the file the curators keep. Never outside the folder (``KnowledgeError``).
+    A missing file (or a dangling link) is returned as is: the edit creates it.
+    """
+    path = Path(root) / label
+    if not path.is_symlink():
+        return path
+    target, problem = _link_target(path, Path(root).resolve(), label, "link")
+    if problem is not None:
+        raise KnowledgeError(problem)
+    return target if target is not None else path
+
+
 def load_base(root: Path | str | None = None) -> KnowledgeBase:
     """Load every ``*.yaml`` under ``root`` (default: the bundled base) and validate the whole.
 
