@@ -189,6 +189,22 @@ async def test_a_hostile_file_fails_the_reload_with_a_problem_naming_it(kb, faul
     assert engine.snapshot.kb.entry("leaked-1") is None
 
 
+async def test_the_watcher_and_reload_live_with_folder_links_and_loops(kb):
+    """``loop -> .`` and ``topics/up -> ..`` inside the folder: the watcher starts, sees a save and
+    reloads (no hang, nothing loaded twice)."""
+    (kb / "loop").symlink_to(kb, target_is_directory=True)
+    (kb / "topics" / "up").symlink_to("..", target_is_directory=True)
+    engine, rec = Engine(kb), Recorder()
+    reloader = KnowledgeReloader(engine, on_success=rec.on_success, on_error=rec.on_error,
+                                 debounce_ms=500, step_ms=100, rust_timeout_ms=200)
+    async with reloader:
+        await reloader.wait_ready()
+        add_question(kb)
+        await until(lambda: rec.ok)
+    assert rec.errors == [] and len(rec.ok[-1].kb) == len(engine.snapshot.kb)
+    assert NEW_QUESTION in engine.snapshot.kb.entry("visits-who-pays").questions
+
+
 async def test_stop_is_prompt_and_idempotent(kb):
     reloader = KnowledgeReloader(Engine(kb), rust_timeout_ms=200, step_ms=50)
     await reloader.start()
