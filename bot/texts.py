@@ -186,6 +186,7 @@ WA_HELP = (
     "• /search מילים – חיפוש חופשי · מספר – בחירה מהאפשרויות האחרונות\n"
     "מקבוצת וואטסאפ: העבירו אליי את השאלה (Forward), והתשובה תגיע כאן."
 )
+WA_UNKNOWN_COMMAND = "אני לא מכיר את הפקודה הזאת. כתבו עזרה לרשימת האפשרויות, או פשוט שאלו שאלה במילים."
 WA_TEXT_ONLY = "אני קורא רק הודעות טקסט 🙂 כתבו את השאלה במילים, למשל: מה התקציב של החלטה 546?"
 WA_CHOOSE = "אפשר לבחור:"
 WA_LIST_BUTTON = "לבחירה"
@@ -208,3 +209,5 @@ WA_GROUP_ROW = "#{id} · {count} שאלות"
 WA_GROUP_ATTACH = "📎 לפריט הקרוב"
 WA_GROUP_DISMISS = "🗑 סגירה"
 WA_GROUP_DETAIL = "קבוצה #{id}: {count} שאלות, {askers} שואלים.\n{examples}"
+# /help as each channel's users type commands (Telegram's is HELP)
+HELP_BY_CHANNEL = {"whatsapp": WA_HELP}
