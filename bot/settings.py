@@ -44,6 +44,7 @@ class Settings:
     whatsapp_webhook_listen: str = "127.0.0.1"
     whatsapp_webhook_port: int = 8444
     whatsapp_curators: frozenset[str] = frozenset()  # phone numbers, digits only (972...)
+    whatsapp_rate: float = 70.0  # messages per second the number may send (Meta's default tier: 80)
 
     @property
     def whatsapp(self) -> bool:
@@ -147,7 +148,12 @@ def _whatsapp(get: Callable[[str], str | None], integer: Callable[[str, int | No
             if len(digits) < 8 or not all(c.isdigit() or c in "+-() " for c in part.strip()):
                 raise SettingsError(f"WHATSAPP_CURATORS must be comma-separated phone numbers (972...), got {part!r}")
             curators.add(digits)
-    return dict(whatsapp_token=given["WHATSAPP_TOKEN"], whatsapp_phone_number_id=phone_id,
+    rate = get("WHATSAPP_MESSAGES_PER_SECOND")
+    try:
+        per_second = float(rate) if rate else 70.0
+    except ValueError:
+        raise SettingsError(f"WHATSAPP_MESSAGES_PER_SECOND must be a number, got {rate!r}") from None
+    return dict(whatsapp_rate=per_second, whatsapp_token=given["WHATSAPP_TOKEN"], whatsapp_phone_number_id=phone_id,
                 whatsapp_app_secret=given["WHATSAPP_APP_SECRET"], whatsapp_verify_token=given["WHATSAPP_VERIFY_TOKEN"],
                 whatsapp_api_base_url=root, whatsapp_api_version=version,
                 whatsapp_webhook_listen=get("WHATSAPP_WEBHOOK_LISTEN") or "127.0.0.1",

@@ -36,6 +36,7 @@ from ..webserver import BodyError, WebServers, read_body, refuse
 from .curator import CHANNEL, WhatsAppNotifier, render_action, render_curator, render_group
 from .render import Outgoing, parse_page, render, render_text
 from .send import Sender, SendFailed
+from .session import AiohttpSession
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,7 @@ class WhatsAppChannel:
             raise ValueError("the WhatsApp channel needs its four settings")
         self.runtime = runtime
         self.settings = s
-        self.session = session or httpx.AsyncClient(timeout=httpx.Timeout(10.0),
-                                                    limits=httpx.Limits(max_connections=64))
+        self.session = session or AiohttpSession()  # pywa's httpx client, sending on aiohttp
         self.wa = WhatsApp(phone_id=s.whatsapp_phone_number_id, token=s.whatsapp_token, session=self.session,
                            api_version=s.whatsapp_api_version, filter_updates=False, skip_duplicate_updates=False,
                            validate_updates=False,
@@ -92,7 +92,7 @@ class WhatsAppChannel:
                                                      UserIdentifier.PARENT_BSUID))
         # pywa has no base-URL setting: it fixes graph.facebook.com, so the root is set afterwards
         self.session.base_url = f"{s.whatsapp_api_base_url}/v{s.whatsapp_api_version}"
-        self.sender = Sender(self.wa)
+        self.sender = Sender(self.wa, rate=s.whatsapp_rate)
         self.notifier = WhatsAppNotifier(self.sender, s, runtime.router.conversations)
         runtime.inbox.register(CHANNEL, self.handle)
         runtime.add_notifier(self.notifier)

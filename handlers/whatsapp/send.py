@@ -14,6 +14,7 @@ import logging
 from typing import Sequence
 
 import httpx
+from aiolimiter import AsyncLimiter
 from pywa_async import WhatsApp
 from pywa_async.errors import WhatsAppError
 from pywa_async.types import Button, Section as WaSection, SectionList, SectionRow
@@ -42,8 +43,14 @@ def _code(exc: BaseException) -> int | None:
 
 
 class Sender:
-    def __init__(self, wa: WhatsApp, *, delays: dict[int, tuple[float, ...]] | None = None) -> None:
+    """``rate``: messages per second the phone number may send (Meta's default tier is 80; a little
+    under it leaves room for the retries), enforced with aiolimiter (what PTB's rate limiter uses)
+    so a burst is smoothed instead of refused with 130429."""
+
+    def __init__(self, wa: WhatsApp, *, rate: float = 70.0, delays: dict[int, tuple[float, ...]] | None = None) -> None:
         self.wa = wa
+        # a tenth of the rate per tenth of a second: no burst of a whole second's worth at once
+        self.limiter = AsyncLimiter(max(1.0, rate / 10), 0.1) if rate > 0 else None
         self.delays = delays if delays is not None else DELAYS
         self.sent = 0
         self.retried = 0
@@ -56,6 +63,8 @@ class Sender:
         attempt = 0
         while True:
             try:
+                if self.limiter is not None:
+                    await self.limiter.acquire()
                 sent = await self._call(to, message)
                 self.sent += 1
                 return str(sent.id)
