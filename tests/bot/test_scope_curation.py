@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_curation import OTHER, PARKING, _rows, env, run  # noqa: F401 - env is a fixture
+from tests.bot.test_curation import OTHER, PARKING, _rows, env, run  # noqa: F401 - env is a fixture
 
 from bot import texts
 from bot.replies import Question

@@ -14,7 +14,7 @@ if str(REPO) not in sys.path:
 
 from bot.runtime import Runtime  # noqa: E402
 from bot.sqlite_store import SqliteStore  # noqa: E402
-from wa_harness import Harness, Recorder, wa_settings  # noqa: E402
+from tests.handlers.whatsapp.wa_harness import Harness, Recorder, wa_settings  # noqa: E402
 
 FIXTURE_KB = REPO / "tests" / "handlers" / "telegram" / "fixtures" / "kb"
 

@@ -13,7 +13,7 @@ from bot import texts
 from handlers.webserver import WebServers
 from handlers.whatsapp.channel import split_notification
 from tests.graphapi.inbound import make_wamid, sign
-from wa_harness import APP_SECRET, CURATOR, PHONE_ID, ROOT, TOKEN, USER, VERIFY, Harness, notification, text_message
+from tests.handlers.whatsapp.wa_harness import APP_SECRET, CURATOR, PHONE_ID, ROOT, TOKEN, USER, VERIFY, Harness, notification, text_message
 
 
 def free_port() -> int:

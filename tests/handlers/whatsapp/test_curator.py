@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from bot import texts
-from wa_harness import CURATOR, USER, Harness
+from tests.handlers.whatsapp.wa_harness import CURATOR, USER, Harness
 
 FLIGHTS = ("מי משלם על הטיסות של המשלחת", "מי מכסה טיסות של משלחת", "מי משלם את הטיסות למשלחת")
 

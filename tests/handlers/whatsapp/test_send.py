@@ -8,7 +8,7 @@ from pywa_async import WhatsApp
 
 from handlers.whatsapp import send
 from handlers.whatsapp.render import Buttons, ListMessage, Row, Section, Text
-from wa_harness import PHONE_ID, ROOT, TOKEN, USER, Recorder
+from tests.handlers.whatsapp.wa_harness import PHONE_ID, ROOT, TOKEN, USER, Recorder
 
 NO_WAIT = {send.THROUGHPUT: (0.0, 0.0, 0.0), send.PAIR_RATE: (0.0, 0.0, 0.0)}
 
