@@ -108,6 +108,11 @@ class Settings:
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
         )
 
+    def secrets(self) -> list[str | None]:
+        """Every secret a setting holds: kept out of logs and out of stored text."""
+        return [self.telegram_token, self.webhook_secret, self.hash_key if self.hash_key != DEFAULT_HASH_KEY else None,
+                self.whatsapp_token, self.whatsapp_app_secret, self.whatsapp_verify_token]
+
     def is_curator(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.curator_ids
 
