@@ -34,6 +34,7 @@ class Settings:
     digest_time: str = "08:00"  # daily digest to the curators' chat, Israel time
     watch_kb: bool = True
     log_level: str = "INFO"
+    questions_per_minute: int = 20  # per user; 0 turns the limit off
     # WhatsApp Cloud API (handlers/whatsapp); the channel runs when all four secrets are set
     whatsapp_token: str | None = None
     whatsapp_phone_number_id: str | None = None
@@ -106,6 +107,7 @@ class Settings:
             digest_time=get("DIGEST_TIME") or "08:00",
             watch_kb=(get("RASHUT_WATCH_KB") or "1") not in ("0", "false", "no"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            questions_per_minute=_non_negative(integer("QUESTIONS_PER_MINUTE", 20), "QUESTIONS_PER_MINUTE"),
         )
 
     def secrets(self) -> list[str | None]:
@@ -118,6 +120,12 @@ class Settings:
 
     def is_whatsapp_curator(self, wa_id: str | None) -> bool:
         return wa_id is not None and phone_digits(wa_id) in self.whatsapp_curators
+
+
+def _non_negative(value: int | None, name: str) -> int:
+    if value is None or value < 0:
+        raise SettingsError(f"{name} must be 0 or more")
+    return value
 
 
 WHATSAPP_REQUIRED = ("WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
