@@ -35,6 +35,7 @@ class Settings:
     watch_kb: bool = True
     log_level: str = "INFO"
     questions_per_minute: int = 20  # per user; 0 turns the limit off
+    telegram_rate: float = 30.0  # messages per second to all chats (Telegram's broadcast limit)
     # WhatsApp Cloud API (handlers/whatsapp); the channel runs when all four secrets are set
     whatsapp_token: str | None = None
     whatsapp_phone_number_id: str | None = None
@@ -108,6 +109,8 @@ class Settings:
             watch_kb=(get("RASHUT_WATCH_KB") or "1") not in ("0", "false", "no"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             questions_per_minute=_non_negative(integer("QUESTIONS_PER_MINUTE", 20), "QUESTIONS_PER_MINUTE"),
+            telegram_rate=float(_non_negative(integer("TELEGRAM_MESSAGES_PER_SECOND", 30),
+                                              "TELEGRAM_MESSAGES_PER_SECOND") or 30),
         )
 
     def secrets(self) -> list[str | None]:

@@ -124,7 +124,8 @@ def build_application(runtime: Runtime, *, request: BaseRequest | None = None,
     if not settings.telegram_token:
         raise SettingsError("TELEGRAM_BOT_TOKEN is required for the Telegram adapter")
     builder = (ApplicationBuilder().token(settings.telegram_token)
-               .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+               .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_rate, overall_time_period=1,
+                                            max_retries=RATE_LIMIT_RETRIES))
                .updater(None).job_queue(None))
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
