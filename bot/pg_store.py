@@ -35,7 +35,7 @@ from .storage import STATUSES, EntryCount, FeedbackCount, InboxItem, Stats, Stor
 log = logging.getLogger(__name__)
 
 BACKLOG = 10_000  # writes kept while the database is away (the oldest are dropped, and counted)
-RETRY = (1.0, 2.0, 5.0, 10.0, 30.0)
+RETRY = (1.0, 2.0, 3.0, 5.0, 10.0)
 
 
 def safe_label(url: str) -> str:
@@ -65,8 +65,7 @@ class PgStore:
         self.url = url
         self.label = safe_label(url)
         self._pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False,
-                                         kwargs={"autocommit": True, "row_factory": tuple_row},
-                                         reconnect_timeout=0)
+                                         kwargs={"autocommit": True, "row_factory": tuple_row})
         self._backlog: deque[_Pending] = deque(maxlen=BACKLOG)
         self._dropped = 0
         self._down_since: float | None = None
@@ -118,7 +117,7 @@ class PgStore:
     # ------------------------------------------------------------------ plumbing
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> psycopg.AsyncCursor[Any]:
         try:
-            async with self._pool.connection(timeout=5) as conn:
+            async with self._pool.connection(timeout=self._wait()) as conn:
                 cur = await conn.execute(sql, params)  # type: ignore[arg-type]
                 self._up()
                 return cur
@@ -128,7 +127,7 @@ class PgStore:
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
-            async with self._pool.connection(timeout=5) as conn:
+            async with self._pool.connection(timeout=self._wait()) as conn:
                 cur = await conn.execute(sql, params)  # type: ignore[arg-type]
                 rows = await cur.fetchall()
                 self._up()
@@ -140,6 +139,11 @@ class PgStore:
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = await self._rows(sql, params)
         return rows[0] if rows else None
+
+    def _wait(self) -> float:
+        """How long to wait for a connection: seconds normally, a moment while the database is known
+        to be away (every write must not hold a user's answer up; the backlog keeps probing)."""
+        return 5.0 if self._down_since is None else 0.2
 
     def _down(self, exc: BaseException) -> None:
         if self._down_since is None:
@@ -178,7 +182,10 @@ class PgStore:
                 try:
                     await self._exec(item.sql, item.params)
                 except StoreError:
-                    break
+                    break  # still away: wait and try again
+                except psycopg.Error as exc:  # written, and refused for good: do not block the rest
+                    log.error("a kept %s could not be written (%s); dropped", item.what, _cause(exc))
+                    self._dropped += 1
                 self._backlog.popleft()
                 attempt = 0
         log.info("store %s: every kept write is written", self.label)
@@ -273,7 +280,7 @@ class PgStore:
     async def inbox_put_many(self, items: Sequence[tuple[str, str, str, bytes]]) -> list[bool]:
         now = time.time()
         try:
-            async with self._pool.connection(timeout=5) as conn, conn.transaction():
+            async with self._pool.connection(timeout=self._wait()) as conn, conn.transaction():
                 fresh = []
                 for channel, key, lane, payload in items:
                     cur = await conn.execute(

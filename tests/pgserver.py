@@ -82,12 +82,22 @@ class Server:
     def start(self) -> "Server":
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "-E", "UTF8", "--locale=C.UTF-8",
                   "--no-sync")
+        return self.resume()
+
+    def resume(self) -> "Server":
+        """Start the server (again) on its data folder and port."""
         opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "server.log"), "-w", "-t", "60",
                   "start")
         self.started = True
         return self
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data (a database that went away, for the tests). A clean
+        stop: with fsync off, an immediate one could lose what was committed."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
+        self.started = False
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"

@@ -844,6 +844,15 @@ class BotApiEmulator:
         registered (ids, chats) but not queued. Returns the HTTP status (None: no answer)."""
         update = self._register(update)
         with self._lock:
+            self._pushed.setdefault(update["update_id"], update)
+        return await self.redeliver(update["update_id"], secret_token=secret_token, url=url, timeout=timeout)
+
+    async def redeliver(self, update_id: int, *, secret_token: str | None | _Default = DEFAULT,
+                        url: str | None = None, timeout: float = 15.0) -> int | None:
+        """POST an update the emulator already knows (same id, same JSON) again, to the webhook or
+        ``url``: Telegram's retry, or a load balancer sending it to another replica."""
+        with self._lock:
+            update = self._pushed[update_id]
             target = url or self._webhook.get("url")
             secret = self._webhook.get("secret_token") if isinstance(secret_token, _Default) else secret_token
         if not target:
