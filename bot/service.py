@@ -25,7 +25,6 @@ from .store import Store, hash_user
 log = logging.getLogger(__name__)
 
 MAX_OPTIONS = 3
-CLARIFY_MIN = 0.25  # a did-you-mean option must score at least this
 
 _GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "בוקר", "ערב", "צהריימ", "צהרימ", "טוב", "טובימ",
               "טובה", "נשמע", "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "יומ", "נעימ", "מה", "איכ", "לכ", "לכמ", "אליכ", "לכולמ", "כולמ", "חברימ",
@@ -118,7 +117,7 @@ class AnswerService:
             return self._entry_reply(entry, snap, match.best.score), match
         options = tuple(
             Option(snap.kb.entries[c.entry_id].title, entry_id=c.entry_id, score=c.score)
-            for c in match.candidates[:MAX_OPTIONS] if c.score >= CLARIFY_MIN
+            for c in match.candidates[:MAX_OPTIONS] if c.score >= snap.matcher.thresholds.option
         )
         if match.out_of_scope is not None:
             return Reply("unanswered", texts.OUT_OF_SCOPE.format(subject=match.out_of_scope),
@@ -293,5 +292,5 @@ class AnswerService:
             return Reply("browse", texts.SEARCH_USAGE)
         cands = snap.matcher.search(text, k=k)
         options = tuple(Option(snap.kb.entries[c.entry_id].title, entry_id=c.entry_id, score=c.score)
-                        for c in cands if c.score >= CLARIFY_MIN)
+                        for c in cands if c.score >= snap.matcher.thresholds.option)
         return Reply("browse", texts.SEARCH_RESULTS if options else texts.SEARCH_NONE, options=options)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .loader import BUNDLED_BASE, load_base
-from .matcher import Matcher, Thresholds
+from .matcher import Matcher
+from .thresholds import Thresholds
 from .schema import KnowledgeBase
 
 

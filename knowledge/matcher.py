@@ -21,6 +21,9 @@ from .features import SynonymTagger, asked_sentences, decision_refs, word_overla
 from .hebrew import guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .out_of_scope import OutOfScopeExamples
 from .schema import Entry, KnowledgeBase
+from .thresholds import Thresholds
+
+__all__ = ["Candidate", "Match", "Matcher", "Thresholds"]
 
 Decision = Literal["answer", "clarify", "unanswered"]
 
@@ -50,17 +53,6 @@ KNOWN_AS_WRITTEN = 0.86  # a reading this good (the word itself, or one clitic o
 # *about* them: "מה הטלפון של סורוקה" names a place from an answer but asks what no answer holds.
 CONTACT_KEYS = frozenset({"טלפונ", "טלפונימ", "כתובת", "מייל", "אימייל", "email", "פקס", "וואטסאפ"})
 SCATTER_CAP = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Calibrated on first-contact development questions with out-of-scope examples from the other
-    sets only (benchmarks/calibrate.py, docs/matching.md)."""
-
-    answer: float = 0.60
-    clarify: float = 0.42
-    margin: float = 0.01
-    sure: float = 0.75  # above this the margin is not required
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +89,7 @@ class Matcher:
         self.ids: list[str] = list(kb.entries)
         self.position = {entry_id: n for n, entry_id in enumerate(self.ids)}
         self._build(kb.entries.values())
-        self.out_of_scope = OutOfScopeExamples(kb.out_of_scope)
+        self.out_of_scope = OutOfScopeExamples(kb.out_of_scope, self.thresholds)
 
     # ---------------------------------------------------------------- index
     def _entry_fields(self, e: Entry) -> list[tuple[str, float]]:
