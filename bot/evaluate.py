@@ -7,6 +7,10 @@ scope and is always a miss (listed), so a set written from the sources cannot fl
 leaving out what the base lacks. Precision is what a user meets: of every question that got an
 ``answer``, the share that got the right entry (an answer to an uncovered, out-of-scope or
 smalltalk question is wrong).
+
+An in-scope label may also be a list of entry ids (each of them states the asked fact as plainly,
+so either answer is right) or ``compare:A,B``: a comparison of decisions A and B, right only when
+the reply is an ``answer`` laying out both (``Reply.meta["compare"]``).
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import yaml
 
 from knowledge.errors import KnowledgeError, Problem
 
+from .replies import Reply
 from .service import AnswerService
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "eval"
@@ -31,12 +36,13 @@ BAR_IN_SCOPE = 0.95
 BAR_ABSTAIN = 0.95
 BAR_PRECISION = 0.98
 UNCOVERED = "uncovered"  # in scope, but no entry holds the asked fact
+COMPARE = "compare:"  # "compare:546,2025": both decisions side by side
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
     q: str
-    expect: str | None  # entry id, None (out of scope), "smalltalk" or UNCOVERED
+    expect: str | tuple[str, ...] | None  # entry id(s), None (out of scope), "smalltalk", UNCOVERED, COMPARE...
     topic: str
 
 
@@ -102,8 +108,27 @@ def load_items(path: Path) -> list[Item]:
     for i, raw in enumerate(data, 1):
         if not isinstance(raw, dict) or not isinstance(raw.get("q"), str) or "topic" not in raw:
             raise KnowledgeError(Problem(f"item {i} must have q, expect and topic", file=str(path)))
-        items.append(Item(raw["q"], raw.get("expect"), str(raw["topic"])))
+        expect = raw.get("expect")
+        items.append(Item(raw["q"], tuple(expect) if isinstance(expect, list) else expect, str(raw["topic"])))
     return items
+
+
+def _entry_ids(expect: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if isinstance(expect, tuple):
+        return expect
+    if expect is None or expect in ("smalltalk", UNCOVERED) or expect.startswith(COMPARE):
+        return ()
+    return (expect,)
+
+
+def is_right(expect: str | tuple[str, ...] | None, reply: Reply) -> bool:
+    """Whether an ``answer`` reply is the right one for the label (never for out of scope)."""
+    if reply.kind != "answer":
+        return False
+    if isinstance(expect, str) and expect.startswith(COMPARE):
+        wanted = {int(n) for n in expect[len(COMPARE):].split(",")}
+        return set(reply.meta.get("compare", ())) == wanted  # type: ignore[call-overload]
+    return reply.entry_id in _entry_ids(expect)
 
 
 def evaluate(service: AnswerService, items: list[Item], name: str) -> Report:
@@ -125,16 +150,17 @@ def evaluate(service: AnswerService, items: list[Item], name: str) -> Report:
             ok = False
             rep.clarified_in_scope += reply.kind == "clarify"
         else:
-            if item.expect not in known:
-                raise KnowledgeError(Problem(f"expected entry '{item.expect}' does not exist (question '{item.q}')",
-                                             file=name))
+            for entry_id in _entry_ids(item.expect):
+                if entry_id not in known:
+                    raise KnowledgeError(Problem(f"expected entry '{entry_id}' does not exist (question '{item.q}')",
+                                                 file=name))
             rep.in_scope += 1
-            ok = reply.kind == "answer" and reply.entry_id == item.expect
+            ok = is_right(item.expect, reply)
             rep.correct += ok
             rep.clarified_in_scope += reply.kind == "clarify"
         if reply.kind == "answer":
             rep.answered += 1
-            rep.answered_right += reply.entry_id == item.expect
+            rep.answered_right += is_right(item.expect, reply)
         topic = rep.per_topic[item.topic]
         topic[0] += ok
         topic[1] += 1

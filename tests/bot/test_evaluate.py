@@ -28,3 +28,14 @@ def test_pooled_sums_the_sets():
     total = pooled([a, b], "both")
     assert (total.in_scope, total.correct, total.answered) == (5, 4, 3)
     assert is_fresh("heldout9") and not is_fresh("dev15")
+
+
+def test_a_list_label_accepts_any_of_its_entries_and_a_comparison_needs_both_decisions():
+    from bot.evaluate import is_right
+    from bot.replies import Reply
+
+    answer = Reply("answer", "x", entry_id="b")
+    assert is_right(("a", "b"), answer) and not is_right("a", answer) and not is_right(None, answer)
+    both = Reply("answer", "x", meta={"compare": (2025, 546)})
+    assert is_right("compare:546,2025", both) and not is_right("compare:546,3708", both)
+    assert not is_right("compare:546,2025", Reply("clarify", "x", meta={"compare": (546, 2025)}))
