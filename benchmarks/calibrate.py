@@ -25,10 +25,12 @@ import tarfile
 import tempfile
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 
 import knowledge.matcher as M
 from bot.evaluate import SETS, load_items
-from bot.service import _smalltalk
+from bot.service import AnswerService, _smalltalk
+from knowledge.engine import Snapshot
 from knowledge.hebrew import normalize
 from knowledge.loader import load_base
 from knowledge.schema import KnowledgeBase, OutOfScope
@@ -56,11 +58,33 @@ def base_at(commit: str, into: Path) -> KnowledgeBase:
     return load_base(into / commit / "knowledge" / "base")
 
 
+def _intent_row(service: AnswerService, snap: Snapshot, it) -> Row | None:
+    """A message the service answers without the matcher (knowledge.intents: a filler, a bare
+    number, a decision question without a number, a comparison): its outcome does not depend on
+    the thresholds, so it is a row that any threshold answers (or none does)."""
+    reply, match = service.respond(it.q, snap)
+    if match is not None or "intent" not in reply.meta:
+        return None
+    if reply.kind != "answer":
+        return (it.expect, None, 0.0, 0.0)
+    pair = reply.meta.get("compare")
+    top = f"compare:{','.join(str(n) for n in sorted(pair))}" if pair else reply.entry_id  # type: ignore[arg-type]
+    return (it.expect, top, 1.0, 0.0)
+
+
 def replay(kb: KnowledgeBase, items) -> list[Row]:
     matcher = M.Matcher(kb)
+    snap = Snapshot(kb, matcher, 1, 0.0)
+    service = AnswerService(SimpleNamespace(snapshot=snap))  # type: ignore[arg-type]
     rows = []
     for it in items:
-        if it.expect == "smalltalk" or _smalltalk(it.q, normalize(it.q)) is not None:
+        if it.expect == "smalltalk":
+            continue
+        row = _intent_row(service, snap, it)
+        if row is not None:
+            rows.append(row)
+            continue
+        if _smalltalk(it.q, normalize(it.q)) is not None:
             continue
         m = matcher.match(it.q)
         c = m.candidates

@@ -14,10 +14,12 @@ from typing import Any
 
 from knowledge.engine import Engine, Snapshot
 from knowledge.hebrew import is_stop, normalize
+from knowledge.intents import read_intent
 from knowledge.matcher import Match
 from knowledge.schema import Entry
 
 from . import texts
+from .compare import compare_text
 from .replies import Citation, Option, Question, Reply
 from .settings import DEFAULT_HASH_KEY
 from .store import Store, hash_user
@@ -108,6 +110,9 @@ class AnswerService:
         """The reply for a text, without side effects (used by handle, ask and the benchmarks)."""
         snap = snap or self.engine.snapshot
         norm = normalize(text[:4000])
+        intent = self._intent_reply(text, norm, snap)  # answer quality: not a question of its own
+        if intent is not None:
+            return intent, None
         small = _smalltalk(text, norm)
         if small is not None:
             return Reply("smalltalk", small), None
@@ -138,7 +143,7 @@ class AnswerService:
         if self.store is None:
             return reply
         user = hash_user(q.user_id, self.hash_key)
-        if reply.kind in ("clarify", "unanswered"):
+        if reply.kind in ("clarify", "unanswered") and reply.meta.get("queue", True):
             candidates: list[dict[str, Any]] = [
                 {"entry_id": c.entry_id, "score": c.score} for c in (match.candidates if match else ())]
             try:
@@ -184,6 +189,36 @@ class AnswerService:
                         if r in snap.kb.entries)
         return Reply("answer", entry.answer, title=entry.title, entry_id=entry.id, score=score,
                      citation=citation, options=related, checklist=entry.checklist)
+
+    # ------------------------------------------------------------------ answer quality
+    def _intent_reply(self, text: str, norm: str, snap: Snapshot) -> Reply | None:
+        """The reply, without conversation context, to a message that is not a question of its own
+        (knowledge.intents): a filler offers help, a bare known decision number opens that decision,
+        any other bare number or a decision question without a number asks which decision, and two
+        decisions compared are laid out side by side. None for a question for the matcher. Fillers,
+        numbers and which-decision replies are not queued for the curators (meta["queue"])."""
+        known = {d.decision.number: d for d in snap.kb.decisions() if d.decision}
+        intent = read_intent(text, norm, known)
+        if intent is None:
+            return None
+        meta: dict[str, object] = {"intent": intent.kind, "queue": False}
+        choices = self.decisions(snap).options
+        if intent.kind == "filler":
+            return Reply("unanswered", texts.FILLER_HELP, meta=meta)
+        if intent.kind == "number":
+            number = intent.numbers[0]
+            doc = known.get(number)
+            if doc is not None and doc.entries:
+                reply = self._entry_reply(doc.entries[0], snap, 1.0)
+                return replace(reply, meta={"intent": "number"})
+            return Reply("clarify", texts.BARE_NUMBER.format(number=number), options=choices, meta=meta)
+        if intent.kind == "decision-without-number":
+            return Reply("clarify", texts.WHICH_DECISION, options=choices, meta=meta)
+        a, b = intent.numbers
+        return Reply("answer", compare_text(known[a], known[b]), title=texts.COMPARE_TITLE.format(a=a, b=b),
+                     meta={"intent": "compare", "compare": (a, b)},
+                     options=tuple(Option(o.label, target=o.target) for o in choices
+                                   if o.target in (f"decision:{a}", f"decision:{b}")))
 
     @staticmethod
     def _known_decisions(snap: Snapshot) -> str:

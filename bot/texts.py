@@ -172,3 +172,17 @@ CURATOR_OUT_OF_SCOPE_USAGE = "כתבו: /outofscope <מספר קבוצה> <נו�
 CURATOR_OUT_OF_SCOPE_DONE = ("קבוצה #{group}: {added} שאלות נוספו לנושא \"{subject}\" שמחוץ למאגר, {rows} שאלות "
                              "בתור נסגרו. המאגר בגרסה {version}.")
 CURATOR_ACTION_FAILED_TOAST = "הפעולה לא בוצעה ⚠️"
+
+# answer quality: replies to messages that are not a question of their own (knowledge.intents),
+# comparisons of two decisions, localities, and what the base knows and lacks
+FILLER_HELP = ("לא בטוח למה הכוונה. 🙂 כתבו את השאלה במילים, למשל: מה התקציב של החלטה 546? "
+               "או מי משלם על הטיסות של משלחת? (/help – מה אפשר לשאול)")
+BARE_NUMBER = "לא הבנתי את המספר {number} לבד. התכוונתם להחלטה? ההחלטות שאני מכיר:"
+WHICH_DECISION = "על איזו החלטה? אלה ההחלטות שבמאגר:"
+COMPARE_TITLE = "השוואה בין החלטה {a} להחלטה {b}:"
+COMPARE_DATE = "מיום"
+COMPARE_BUDGET = "תקציב"
+COMPARE_PERIOD = "תקופה"
+COMPARE_LOCALITIES = "יישובים"
+COMPARE_FOCUS = "במוקד"
+COMPARE_UNKNOWN = "לא במאגר"

@@ -136,3 +136,33 @@ def test_browse(service):
     assert service.entry("gone") is None
     r = service.search("טיסות משלחת")
     assert r.options[0].entry_id == "visits-who-pays"
+
+
+# answer quality: messages that are not a question of their own (knowledge.intents)
+async def test_a_filler_offers_help_and_is_not_queued(service, store):
+    r = await service.handle(Question("לא הבנתי", user_id="7"))
+    assert r.kind == "unanswered" and r.text == texts.FILLER_HELP and not r.logged
+
+
+async def test_a_bare_known_decision_number_opens_it(service):
+    r = await service.handle(Question("546"))
+    assert r.kind == "answer" and r.entry_id is not None and r.entry_id.startswith("dec-546")
+
+
+async def test_any_other_bare_number_asks_which_decision(service):
+    r = await service.handle(Question("3"))
+    assert r.kind == "clarify" and not r.logged
+    assert {o.target for o in r.options} == {"decision:546", "decision:2025"}
+
+
+async def test_a_decision_question_without_its_number_offers_the_decisions(service):
+    r = await service.handle(Question("מה התקציב של ההחלטה?"))
+    assert r.kind == "clarify" and r.text == texts.WHICH_DECISION
+    assert [o.target for o in r.options] == ["decision:546", "decision:2025"]
+
+
+async def test_two_decisions_compared_side_by_side_with_both_sources(service):
+    r = await service.handle(Question("מה ההבדל בין 546 ל-2025"))
+    assert r.kind == "answer" and r.meta["compare"] == (546, 2025)
+    assert "14.7.2013" in r.text and "23.9.2014" in r.text and "כ-2 מיליארד" in r.text
+    assert r.text.count(texts.SOURCE) == 2
