@@ -93,7 +93,7 @@ def replay(kb: KnowledgeBase, items) -> list[Row]:
         toks = m.normalized.split()
         lacks = c and (matcher.asks_contact_it_lacks(it.q, c[0].entry_id)
                        or matcher.asks_what_it_lacks(toks, c[0].entry_id))
-        top = c[0].entry_id if c and not lacks and m.out_of_scope is None else None
+        top = c[0].entry_id if c and not lacks and m.out_of_scope is None and not m.unknown_places else None
         rows.append((it.expect, top, c[0].score if c else 0.0, c[1].score if len(c) > 1 else 0.0))
     return rows
 

@@ -130,7 +130,9 @@ class AnswerService:
         if match.decision == "clarify" and options:
             return Reply("clarify", texts.CLARIFY, options=options,
                          score=match.best.score if match.best else 0.0), match
-        if match.unknown_decisions:
+        if match.unknown_places:  # answer quality: a town or council no entry names
+            body = texts.UNKNOWN_PLACE.format(places=", ".join(match.unknown_places))
+        elif match.unknown_decisions:
             body = texts.UNKNOWN_DECISION.format(numbers=", ".join(match.unknown_decisions),
                                                  known=self._known_decisions(snap))
         elif match.unknown_numbers:

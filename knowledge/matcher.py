@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from .answerability import EntryFacts
+from .gazetteer import Gazetteer, asked_about
 from .features import SynonymTagger, asked_sentences, decision_refs, word_overlap
 from .hebrew import guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .out_of_scope import OutOfScopeExamples
@@ -47,6 +48,7 @@ OTHER_DECISION_PENALTY = 0.06  # an entry that only mentions the decision a ques
 # An entry none of whose questions asks the way the question does (who / when / how much / why /
 # where / how) is less likely the answer: "למה צריך אשכולות" is not "כמה אשכולות יש".
 QUESTION_TYPE_PENALTY = 0.06
+PLACE_PENALTY = 0.06  # an entry that does not name the locality asked about, when another does
 SOUND_ALIKE = 0.85  # weight of a known word read the same as an unknown question word
 KNOWN_AS_WRITTEN = 0.86  # a reading this good (the word itself, or one clitic off) is not a typo
 # Contact details (phone, address, e-mail, fax) are never facts of the base unless an entry is
@@ -72,6 +74,7 @@ class Match:
     unknown_numbers: tuple[str, ...] = ()  # guarded numbers no entry of the base knows
     unknown_decisions: tuple[str, ...] = ()  # "החלטה N" where no entry knows decision N
     out_of_scope: str | None = None  # the out-of-scope subject the question is closest to
+    unknown_places: tuple[str, ...] = ()  # localities the question is about that no entry names
 
     @property
     def best(self) -> Candidate | None:
@@ -90,6 +93,7 @@ class Matcher:
         self.position = {entry_id: n for n, entry_id in enumerate(self.ids)}
         self._build(kb.entries.values())
         self.out_of_scope = OutOfScopeExamples(kb.out_of_scope, self.thresholds)
+        self.gazetteer = Gazetteer(f"{e.title} {e.answer} {' '.join(e.keywords)}" for e in kb.entries.values())
 
     # ---------------------------------------------------------------- index
     def _entry_fields(self, e: Entry) -> list[tuple[str, float]]:
@@ -370,6 +374,13 @@ class Matcher:
             if qtypes and asks is not None and not qtypes & asks:
                 combined *= 1.0 - QUESTION_TYPE_PENALTY
             results.append(Candidate(self.ids[idx], round(combined, 4), round(cv, 4), round(fz, 4), round(bm, 4)))
+        places = asked_about(text)
+        if places:
+            unknown = self.gazetteer.unknown(places)
+            if unknown and len(unknown) == len(places):
+                results.sort(key=lambda c: (-c.score, -c.bm25))
+                return Match("unanswered", tuple(results[:k]), norm, unknown_places=unknown)
+            results = self._naming(results, [p for p in places if self.gazetteer.knows(p)])
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
         decision = self.decide(results)
@@ -381,6 +392,17 @@ class Matcher:
         if subject is not None:
             decision = "unanswered"
         return Match(decision, tuple(results), norm, out_of_scope=subject)
+
+    def _naming(self, results: list[Candidate], places: list[str]) -> list[Candidate]:
+        """When some candidate names a locality the question is about, the others scaled by
+        1 - PLACE_PENALTY: a question about Dimona is answered by an entry that names Dimona, not by
+        one that shares another word with it; but "the Sderot decision's budget" still finds the
+        budget entry, which names the decision, not the town."""
+        named: set[int] = set().union(*(self.gazetteer.entries[p] for p in places))
+        if not any(self.position[c.entry_id] in named for c in results):
+            return results
+        return [c if self.position[c.entry_id] in named else replace(c, score=round(c.score * (1 - PLACE_PENALTY), 4))
+                for c in results]
 
     def _at(self, key: str, idx: int) -> int | None:
         """Where entry ``idx`` sits in ``key``'s posting, or None if the entry lacks the word."""
