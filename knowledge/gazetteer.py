@@ -58,39 +58,52 @@ AUTHORITIES = _parse(_AUTHORITIES)
 _CLITICS = frozenset("ובכלמש")  # not ה: "קריית המודיעין" is a base, not the city
 
 
-def _starts(tok: str, first: str) -> bool:
-    """``tok`` is ``first`` behind up to three clitic letters (ו, ש, ב/ל/מ: "ובבאר", "לדימונה");
-    an abbreviation of two letters (ב"ש, ק"ש) behind one at most, so "לבקש" is not ק"ש."""
-    if tok == first:
-        return True
-    for cut in ((1,) if len(first) <= 2 else (1, 2, 3)):
-        if len(tok) > cut and all(c in _CLITICS for c in tok[:cut]) and tok[cut:] == first:
-            return True
-    return False
+def _readings(tok: str) -> list[str]:
+    """``tok`` and what is left behind up to three clitic letters (two-letter abbreviations behind
+    one at most, so "לבקש" is not ק"ש; not ה: "קריית המודיעין" is a base, not the city)."""
+    out = [tok]
+    for cut in (1, 2, 3):
+        if len(tok) > cut and all(c in _CLITICS for c in tok[:cut]):
+            rest = tok[cut:]
+            if len(rest) > 2 or cut == 1:
+                out.append(rest)
+    return out
+
+
+# First word of every spelling -> (spelling, canonical name), longest spelling first.
+_BY_FIRST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _name, _spellings in AUTHORITIES.items():
+    for _s in _spellings:
+        _BY_FIRST.setdefault(_s[0], []).append((_s, _name))
+for _list in _BY_FIRST.values():
+    _list.sort(key=lambda x: -len(x[0]))
 
 
 def named_in(toks: list[str], subject_only: bool = False) -> list[str]:
-    """The canonical names of the localities a normalised token list names, longest spelling first
-    (חוף אשקלון is not אשקלון). ``subject_only``: not behind ב or מ, which mostly say where
-    something happened or where someone comes from ("ביום העבודה בבאר שבע", "משלחת מחיפה"),
-    not what is asked about."""
+    """The canonical names of the localities a normalised token list names, the longest spelling
+    at each place first (חוף אשקלון is not אשקלון). ``subject_only``: not behind ב or מ, which
+    mostly say where something happened or where someone comes from ("ביום העבודה בבאר שבע",
+    "משלחת מחיפה"), not what is asked about. Cost: a dictionary look-up per word reading."""
     found: list[str] = []
-    taken: set[int] = set()
-    spellings = sorted(((s, name) for name, ss in AUTHORITIES.items() for s in ss), key=lambda x: -len(x[0]))
-    for spelling, name in spellings:
-        n = len(spelling)
-        for i in range(len(toks) - n + 1):
-            if any(j in taken for j in range(i, i + n)) or not _starts(toks[i], spelling[0]):
-                continue
-            if tuple(toks[i + 1:i + n]) != spelling[1:]:
-                continue
-            if spelling[0] in _NEEDS_COUNCIL and n == 1 and not (i and toks[i - 1] in _COUNCIL_WORDS):
-                continue
-            taken.update(range(i, i + n))
-            if subject_only and toks[i] != spelling[0] and toks[i].lstrip("וש")[:1] in ("ב", "מ"):
-                continue
-            if name not in found:
-                found.append(name)
+    i = 0
+    while i < len(toks):
+        best: tuple[tuple[str, ...], str] | None = None
+        for reading in _readings(toks[i]):
+            for spelling, name in _BY_FIRST.get(reading, ()):
+                n = len(spelling)
+                if tuple(toks[i + 1:i + n]) != spelling[1:] or (best and len(best[0]) >= n):
+                    continue
+                if spelling[0] in _NEEDS_COUNCIL and n == 1 and not (i and toks[i - 1] in _COUNCIL_WORDS):
+                    continue
+                best = (spelling, name)
+        if best is None:
+            i += 1
+            continue
+        spelling, name = best
+        behind = toks[i] != spelling[0] and toks[i].lstrip("וש")[:1] in ("ב", "מ")
+        if not (subject_only and behind) and name not in found:
+            found.append(name)
+        i += len(spelling)
     return found
 
 

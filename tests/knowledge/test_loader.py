@@ -108,3 +108,12 @@ def test_bundled_decision_answers_state_their_number_and_date_and_every_entry_na
             d = e.decision_date
             assert str(e.decision_number) in e.answer, e.id
             assert f"{d.day}.{d.month}.{d.year}" in e.answer, e.id
+
+
+def test_every_answer_that_dates_decision_546_carries_the_13_7_caveat():
+    """The fact sheet rates 14.7.2013 medium-high (later decisions cite 13.7.2013): wherever an
+    answer states the date, it says so."""
+    from knowledge.loader import load_base
+
+    stated = [e for e in load_base().entries.values() if "14.7.2013" in e.answer]
+    assert stated and all("13.7.2013" in e.answer for e in stated)
