@@ -4,10 +4,10 @@
 
 What is measured, and why this way:
 
-* The bot runs IN THIS PROCESS exactly as ``rashut run`` builds it: ``build_application`` (handlers,
-  ``AIORateLimiter``, ``concurrent_updates``, the update de-duplication in the store), a real
-  aiosqlite store on a temporary file, the knowledge base of ``knowledge/base`` (or the e2e
-  fixture), long polling through ``app.updater`` over real HTTP. In-process only so the rate
+* The bot runs IN THIS PROCESS exactly as ``rashut run`` builds it: the runtime and the Telegram
+  channel (handlers, ``AIORateLimiter``, the durable inbox and its workers), a real aiosqlite
+  store on a temporary file, the knowledge base of ``knowledge/base`` (or the e2e fixture), long
+  polling over real HTTP. In-process only so the rate
   limiter can be swapped for the second configuration; nothing else is stubbed.
 * The Telegram side is the strict Bot API emulator (``tests.botapi.server``) in ANOTHER PROCESS,
   standing in for Telegram's servers: its CPU is not charged to the bot, as in production, and it
@@ -58,14 +58,14 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from telegram import Update  # noqa: E402
 from telegram.ext import AIORateLimiter  # noqa: E402
 
 from benchmarks.common import machine  # noqa: E402
-from bot.service import AnswerService  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.store import Store  # noqa: E402
-from handlers.telegram.app import RATE_LIMIT_RETRIES, build_application  # noqa: E402
+from handlers.telegram.app import RATE_LIMIT_RETRIES  # noqa: E402
+from handlers.telegram.channel import TelegramChannel  # noqa: E402
+from handlers.webserver import WebServers  # noqa: E402
 from knowledge.engine import Engine  # noqa: E402
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz012345"  # fake; only the emulator accepts it
@@ -163,19 +163,15 @@ async def run(emu: EmulatorProcess, kb: Path, plan: list[tuple[int, str, str]], 
     with tempfile.TemporaryDirectory(prefix="rashut-bench-") as tmp:
         settings = Settings(telegram_token=TOKEN, telegram_api_base_url=emu.base_url, kb_path=kb,
                             db_path=Path(tmp) / "bench.db", hash_key="bench", watch_kb=False, log_level="WARNING")
-        engine = Engine(kb)
-        store = Store(settings.db_path)
-        service = AnswerService(engine, store, hash_key=settings.hash_key)
-        app = build_application(settings, service, store)
+        runtime = Runtime.build(settings)
+        channel = TelegramChannel(runtime)
+        app = channel.app
         if raised:
             # the only change from production: the limiter's overall rate (private attribute, on purpose)
             app.bot._rate_limiter = AIORateLimiter(overall_max_rate=RAISED_RATE, overall_time_period=1,  # noqa: SLF001
                                                    max_retries=RATE_LIMIT_RETRIES)
-        await store.connect()
-        await app.initialize()
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
+        await runtime.start()
+        await channel.start(WebServers())  # polling: getUpdates -> the durable inbox -> the workers
         async with httpx.AsyncClient(base_url=emu.url, timeout=60) as client:
             try:
                 # warm-up: connection pools, first-call paths (not measured)
@@ -196,10 +192,9 @@ async def run(emu: EmulatorProcess, kb: Path, plan: list[tuple[int, str, str]], 
                 calls = (await client.get("/_test/calls", params={"since": since})).json()
                 times = (await client.get("/_test/updates")).json()
             finally:
-                await app.updater.stop()
-                await app.stop()
-                await app.shutdown()
-                await store.close()
+                await channel.stop_receiving()
+                await runtime.stop()
+                await channel.close()
     result = analyse(plan, calls, times, cpu=cpu, wall=wall, rate=rate, raised=raised)
     result["emulator_cpu_utilisation"] = round(emu_cpu / wall, 2) if wall else None
     return result

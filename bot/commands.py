@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections import Counter
@@ -11,10 +10,10 @@ from typing import Any, TextIO
 from knowledge.engine import Engine
 from knowledge.loader import load_base
 
+from .plain import render
 from .replies import Reply
 from .service import AnswerService
 from .settings import Settings
-from .store import Store
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,22 +24,18 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return ask(args, settings)
     if cmd == "eval":
         return run_eval(args, settings)
-    if cmd == "chat":
-        return asyncio.run(console(settings))
-    if cmd == "run":
-        if settings.telegram_token:
-            from handlers.telegram.runner import run_telegram
+    if cmd in ("chat", "run"):
+        from . import run
 
-            return run_telegram(settings)
-        return asyncio.run(console(settings))
+        return run.chat(settings) if cmd == "chat" else run.run(settings)
     if cmd == "unanswered":
-        from . import curation
+        from . import curation_cli
 
-        return curation.dispatch(args, settings)
+        return curation_cli.dispatch(args, settings)
     if cmd == "stats":
-        from . import curation
+        from . import curation_cli
 
-        return curation.stats_command(args, settings)
+        return curation_cli.stats_command(args, settings)
     raise SystemExit(f"unknown command {cmd}")
 
 
@@ -126,8 +121,6 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         if as_json:
             out.write(json.dumps(reply_json(q, reply), ensure_ascii=False) + "\n")
         else:
-            from handlers.console import render
-
             out.write(render(reply) + "\n")
         out.flush()
 
@@ -137,18 +130,6 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for line in sys.stdin:
         emit(line.rstrip("\r\n"))
-    return 0
-
-
-# ---------------------------------------------------------------------- console
-async def console(settings: Settings) -> int:
-    from handlers.console import chat
-
-    store = await Store.open(settings.db_path)
-    try:
-        await chat(AnswerService(Engine(settings.kb_path), store, hash_key=settings.hash_key))
-    finally:
-        await store.close()
     return 0
 
 

@@ -1,9 +1,9 @@
 """The curator loop: turn the unanswered queue into knowledge.
 
-``rashut unanswered list|export|resolve|dismiss`` and ``rashut stats`` (parsed in ``bot.cli``) land
-here, and the same operations are async functions so the Telegram adapter's buttons run exactly
-the code the command line runs: ``grouped``, ``resolve_group``, ``draft_group``,
-``dismiss_group`` and ``digest_text``.
+The operations behind ``rashut unanswered list|export|resolve|dismiss`` (printed by
+``bot.curation_cli``) and the curator service (``bot.curator``), so a chat button runs exactly the
+code the command line runs: ``grouped``, ``resolve_group``, ``draft_group``, ``dismiss_group`` and
+``digest_text``.
 
 Resolving a group edits one YAML file in place (``bot.yaml_edit``: added lines only), after the
 whole base validated with the edit in a staging copy, so the watched folder never holds a broken
@@ -32,15 +32,12 @@ from .grouping import Group, find_group, grouped
 from .yaml_edit import EditError, add_questions, append_entry, block_item, unified_diff, write_atomic, write_validated
 
 if TYPE_CHECKING:
-    import argparse
-
     from knowledge.engine import Snapshot
 
-    from .settings import Settings
-    from .store import Store
+    from .storage import Storage
 
 __all__ = ["CurationError", "DraftResult", "EditError", "Group", "ResolveResult", "digest_text", "dismiss_group",
-           "dispatch", "draft_group", "grouped", "resolve_group", "stats_command"]
+           "draft_group", "grouped", "resolve_group"]
 
 MAX_QUESTION_CHARS = 300  # longer texts are pasted messages, not phrasings worth keeping
 
@@ -85,7 +82,7 @@ def kb_lock(root: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-async def open_group(store: "Store", group_id: int) -> Group:
+async def open_group(store: "Storage", group_id: int) -> Group:
     group, holder = await find_group(store, group_id)
     if group is not None:
         return group
@@ -120,7 +117,7 @@ def split_questions(questions: list[str], entry: Entry | None, kb: KnowledgeBase
 
 
 # ---------------------------------------------------------------------- resolve into an entry
-async def resolve_group(store: "Store", kb_root: Path | str, group_id: int, entry_id: str) -> ResolveResult:
+async def resolve_group(store: "Storage", kb_root: Path | str, group_id: int, entry_id: str) -> ResolveResult:
     """Add a group's questions to ``entry_id`` in its YAML file and close the group.
 
     Raises ``CurationError`` (unknown group or entry), ``EditError`` (file cannot be edited safely)
@@ -188,7 +185,7 @@ def _draft_lines(group: Group, entry_id: str, questions: list[str]) -> list[str]
     return lines + [f"    - {block_item(q)}" for q in questions]
 
 
-async def draft_group(store: "Store", kb_root: Path | str, group_id: int, draft: Path | str) -> DraftResult:
+async def draft_group(store: "Storage", kb_root: Path | str, group_id: int, draft: Path | str) -> DraftResult:
     """Write a draft entry for a group into ``draft`` (created or appended), outside the knowledge folder.
 
     The group stays open: it is closed with ``resolve_group(..., entry_id)`` once the filled-in
@@ -231,7 +228,7 @@ def _draft_todo(draft: Path) -> list[str]:
     return []
 
 
-async def dismiss_group(store: "Store", group_id: int) -> int:
+async def dismiss_group(store: "Storage", group_id: int) -> int:
     """Close a group as out of scope; returns the number of queue rows closed."""
     group = await open_group(store, group_id)
     await store.set_status(group.row_ids, "dismissed")
@@ -239,11 +236,11 @@ async def dismiss_group(store: "Store", group_id: int) -> int:
 
 
 # ---------------------------------------------------------------------- digest
-async def digest_text(store: "Store", snapshot: "Snapshot | None", *, top: int = 5, hours: float = 24) -> str:
+async def digest_text(store: "Storage", snapshot: "Snapshot | None", *, top: int = 5, hours: float = 24) -> str:
     """The daily Hebrew digest for the curators' chat: traffic, largest open groups, most 👎."""
     stats = await store.stats(since=time.time() - hours * 3600)
-    kind = stats["by_kind"]
-    asked = sum(kind.get(k, 0) for k in ("answer", "clarify", "unanswered"))
+    kind = stats.by_kind
+    asked = stats.asked
     lines = [texts.DIGEST_TITLE]
     if asked:
         lines.append(texts.DIGEST_TRAFFIC.format(total=asked, answered=_pct(kind.get("answer", 0), asked),
@@ -261,7 +258,7 @@ async def digest_text(store: "Store", snapshot: "Snapshot | None", *, top: int =
             lines.append(line)
     else:
         lines.append(texts.CURATOR_NO_OPEN)
-    down = [(e, up, dn) for e, up, dn in stats["feedback"] if dn]
+    down = [(e, up, dn) for e, up, dn in stats.feedback if dn]
     if down:
         lines.append(texts.DIGEST_DOWNVOTED)
         kb = snapshot.kb if snapshot else None
@@ -275,19 +272,3 @@ async def digest_text(store: "Store", snapshot: "Snapshot | None", *, top: int =
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "0%"
-
-
-# ---------------------------------------------------------------------- command line
-def dispatch(args: "argparse.Namespace", settings: "Settings") -> int:
-    """``rashut unanswered list|export|resolve|dismiss``; printing lives in ``bot.curation_cli``."""
-    from . import curation_cli
-
-    return curation_cli.dispatch(args, settings)
-
-
-def stats_command(args: "argparse.Namespace", settings: "Settings") -> int:
-    """``rashut stats [--days N]``."""
-    from . import curation_cli
-
-    return curation_cli.stats_command(args, settings)
-

@@ -27,7 +27,8 @@ from .curation import CurationError, dismiss_group, draft_group, resolve_group
 from .scope_curation import dismiss_out_of_scope
 from .grouping import Group, by_size, cluster, with_titles
 from .settings import Settings
-from .store import Store, UnansweredRow
+from .storage import Storage, UnansweredRow
+from .store import open_store
 from .yaml_edit import EditError
 
 EXPORT_FIELDS = ("id", "time", "status", "kind", "channel", "chat_type", "text", "norm", "best_entry",
@@ -60,7 +61,7 @@ def _kb_or_none(settings: Settings, err: TextIO) -> KnowledgeBase | None:
 
 
 async def _with_store(settings: Settings, fn: Any) -> int:
-    store = await Store.open(settings.db_path)
+    store = await open_store(settings.db_path)
     try:
         return await fn(store)
     finally:
@@ -94,7 +95,7 @@ def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO | None = 
 
 
 # ---------------------------------------------------------------------- list
-async def list_queue(store: Store, args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+async def list_queue(store: Storage, args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     status = _status(args.status)
     kb = _kb_or_none(settings, err)
     if not args.grouped:
@@ -156,7 +157,7 @@ def _target(path: Path | None, fmt: str, out: TextIO) -> Iterator[TextIO]:
         yield fh
 
 
-async def export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+async def export(store: Storage, args: argparse.Namespace, out: TextIO) -> int:
     rows = await store.unanswered(status=_status(args.status))
     open_rows = [r for r in rows if r.status == "open"]
     group_of = {rid: g.id for g in await asyncio.to_thread(cluster, open_rows) for rid in g.row_ids}
@@ -176,7 +177,7 @@ async def export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
 
 
 # ---------------------------------------------------------------------- resolve / dismiss
-async def resolve(store: Store, args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+async def resolve(store: Storage, args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     if args.new is not None:
         d = await draft_group(store, settings.kb_path, args.group, args.new)
         print(f"draft entry '{d.entry_id}' with {len(d.questions)} question(s) written to {d.path}", file=out)
@@ -207,7 +208,7 @@ def _report(out: TextIO, diff: str, headline: str, notes: list[str]) -> None:
         print(f"  {note}", file=out)
 
 
-async def dismiss(store: Store, args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+async def dismiss(store: Storage, args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     if not args.subject:
         n = await dismiss_group(store, args.group)
         print(f"group #{args.group}: {n} queue row(s) dismissed", file=out)
@@ -228,30 +229,30 @@ def stats_command(args: argparse.Namespace, settings: Settings, out: TextIO | No
     return asyncio.run(_with_store(settings, lambda s: print_stats(s, args.days, settings, out, err)))
 
 
-async def print_stats(store: Store, days: int, settings: Settings, out: TextIO, err: TextIO) -> int:
+async def print_stats(store: Storage, days: int, settings: Settings, out: TextIO, err: TextIO) -> int:
     stats = await store.stats(since=time.time() - days * 86400)
     kb = _kb_or_none(settings, err)
     title = (lambda e: f"  {kb.entries[e].title}" if kb and e in kb.entries else "")
-    kinds = stats["by_kind"]
-    asked = sum(kinds.get(k, 0) for k in ("answer", "clarify", "unanswered"))
+    kinds = stats.by_kind
+    asked = stats.asked
     print(f"last {days} day(s): {asked} question(s), plus {kinds.get('smalltalk', 0)} smalltalk and "
           f"{kinds.get('browse', 0)} browse", file=out)
     for k, label in (("answer", "answered"), ("clarify", "clarify"), ("unanswered", "unanswered")):
         share = 100 * kinds.get(k, 0) / asked if asked else 0.0
         print(f"  {label:<11} {kinds.get(k, 0):>6}  {share:5.1f}%", file=out)
     print("\nper day (answer / clarify / unanswered):", file=out)
-    for day, by in stats["per_day"].items():
+    for day, by in stats.per_day.items():
         print(f"  {day}  {by.get('answer', 0):>5} / {by.get('clarify', 0):>5} / {by.get('unanswered', 0):>5}",
               file=out)
     print("\ntop entries:", file=out)
-    for entry_id, n in stats["top_entries"]:
+    for entry_id, n in stats.top_entries:
         print(f"  {n:>5}  {entry_id}{title(entry_id)}", file=out)
     print("\nmost 👎 (all time):", file=out)
-    for entry_id, up, down in [f for f in stats["feedback"] if f[2]][:10]:
+    for entry_id, up, down in [f for f in stats.feedback if f.down][:10]:
         print(f"  👎 {down:>3}  👍 {up or 0:>3}  {entry_id}{title(entry_id)}", file=out)
     open_rows = await store.unanswered(status="open")
     groups = await asyncio.to_thread(cluster, open_rows)
-    by_status = stats["unanswered_by_status"]
+    by_status = stats.unanswered_by_status
     print(f"\nqueue: {len(open_rows)} open question(s) in {len(groups)} group(s); "
           f"{by_status.get('resolved', 0)} resolved, {by_status.get('dismissed', 0)} dismissed", file=out)
     return 0

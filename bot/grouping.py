@@ -31,13 +31,13 @@ from rapidfuzz import fuzz, process
 
 from knowledge.hebrew import guarded_numbers, is_stop, normalize
 
-from .store import UnansweredRow
+from .storage import UnansweredRow
 
 if TYPE_CHECKING:
     from knowledge.engine import Snapshot
     from knowledge.schema import KnowledgeBase
 
-    from .store import Store
+    from .storage import Storage
 
 LINK = 70.0  # similarity (0-100) to join a group on wording alone
 LINK_SAME = 55.0  # ... when both rows' best candidate is the same entry
@@ -215,14 +215,14 @@ def by_size(groups: list[Group]) -> list[Group]:
     return sorted(groups, key=lambda g: (-g.count, -g.askers, g.id))
 
 
-async def grouped(store: "Store", snapshot: "Snapshot | None" = None, status: str | None = "open") -> list[Group]:
+async def grouped(store: "Storage", snapshot: "Snapshot | None" = None, status: str | None = "open") -> list[Group]:
     """The open queue as groups, largest first. Shared by the CLI, the digest and Telegram."""
     rows = await store.unanswered(status=status)
     groups = await asyncio.to_thread(cluster, rows)  # CPU work off the event loop
     return by_size(with_titles(groups, snapshot.kb if snapshot else None))
 
 
-async def find_group(store: "Store", group_id: int) -> tuple[Group | None, Group | None]:
+async def find_group(store: "Storage", group_id: int) -> tuple[Group | None, Group | None]:
     """(the open group numbered ``group_id``, or None; else the open group holding row ``group_id``).
 
     Recomputed from the store, the truth rather than a cache; the second value lets the caller

@@ -42,6 +42,23 @@ class ReloadResult:
     snapshot: Snapshot  # the snapshot serving after the attempt (the old one when not ok)
     errors: str = ""  # file:line problems when not ok
 
+    @property
+    def info(self) -> "BaseInfo":
+        return BaseInfo.of(self.snapshot)
+
+
+@dataclass(frozen=True, slots=True)
+class BaseInfo:
+    """What a curator is told about the base now serving (adapters never read a snapshot)."""
+
+    version: int
+    entries: int
+    documents: int
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> "BaseInfo":
+        return cls(snapshot.version, len(snapshot.kb.entries), len(snapshot.kb.documents))
+
 
 class KnowledgeReloader:
     """Watches ``engine.root`` and reloads the engine on change. ``await start()`` / ``await stop()``."""
@@ -100,8 +117,11 @@ class KnowledgeReloader:
         await self.stop()
 
     # ------------------------------------------------------------------ reloading
-    async def reload_now(self) -> ReloadResult:
-        """Reload once, now, and notify. Serialised, so concurrent triggers never interleave."""
+    async def reload_now(self, *, notify: bool = True) -> ReloadResult:
+        """Reload once, now. Serialised, so concurrent triggers never interleave.
+
+        ``notify`` sends the result to ``on_success`` / ``on_error`` (the curators' broadcast);
+        a curator who reloads by hand sees the result in their own chat and passes False."""
         async with self._lock:
             self.reloads += 1
             try:
@@ -111,16 +131,19 @@ class KnowledgeReloader:
                 text = exc.render(limit=MAX_PROBLEMS)
                 log.error("knowledge reload failed, keeping version %d:\n%s", self.engine.snapshot.version,
                           exc.render())
-                await self._notify(self.on_error, text)
+                if notify:
+                    await self._notify(self.on_error, text)
                 return ReloadResult(False, self.engine.snapshot, text)
             except Exception as exc:  # noqa: BLE001 - e.g. the folder vanished; keep serving
                 self.failures += 1
                 text = f"{self.engine.root}: {type(exc).__name__}: {exc}"
                 log.exception("knowledge reload crashed, keeping version %d", self.engine.snapshot.version)
-                await self._notify(self.on_error, text)
+                if notify:
+                    await self._notify(self.on_error, text)
                 return ReloadResult(False, self.engine.snapshot, text)
             log.info("knowledge reloaded: version %d, %d entries", snap.version, len(snap.kb))
-            await self._notify(self.on_success, snap)
+            if notify:
+                await self._notify(self.on_success, snap)
             return ReloadResult(True, snap)
 
     @staticmethod

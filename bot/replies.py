@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from . import texts
+
 ReplyKind = Literal["answer", "clarify", "unanswered", "browse", "smalltalk"]
 
 
@@ -55,9 +57,7 @@ class Reply:
     meta: dict[str, object] = field(default_factory=dict, compare=False)
 
     def citation_line(self) -> str:
-        from .texts import citation_text  # local import: texts is the one place for Hebrew strings
-
-        return citation_text(self.citation) if self.citation else ""
+        return texts.citation_text(self.citation) if self.citation else ""
 
     def plain_text(self) -> str:
         """What the user reads, citation included: used by the console and ``rashut ask``."""

@@ -23,7 +23,7 @@ from .grouping import Group
 from .yaml_edit import add_questions, append_entry, block_item, unified_diff, write_validated
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .storage import Storage
 
 NEW_FILE = """\
 # Subjects the base deliberately does not answer, with questions users asked about them.
@@ -46,7 +46,7 @@ class ScopeResult:
     diff: str = ""
 
 
-async def dismiss_out_of_scope(store: "Store", kb_root: Path | str, group_id: int, subject: str) -> ScopeResult:
+async def dismiss_out_of_scope(store: "Storage", kb_root: Path | str, group_id: int, subject: str) -> ScopeResult:
     """Add a group's questions to ``subject`` in out_of_scope.yaml, then close the group as dismissed.
 
     Raises ``CurationError`` (unknown group, empty subject), ``EditError`` (the file cannot be

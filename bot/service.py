@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from knowledge.engine import Engine, Snapshot
 from knowledge.hebrew import is_stop, normalize
@@ -22,11 +22,12 @@ from . import texts
 from .compare import compare_text
 from .replies import Citation, Option, Question, Reply
 from .settings import DEFAULT_HASH_KEY
-from .store import Store, hash_user
+from .storage import Storage, hash_user
 
 log = logging.getLogger(__name__)
 
 MAX_OPTIONS = 3
+Vote = Literal["stored", "unknown", "failed"]
 
 _GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "בוקר", "ערב", "צהריימ", "צהרימ", "טוב", "טובימ",
               "טובה", "נשמע", "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "יומ", "נעימ", "מה", "איכ", "לכ", "לכמ", "אליכ", "לכולמ", "כולמ", "חברימ",
@@ -95,7 +96,7 @@ def _smalltalk(text: str, norm: str) -> str | None:
 
 
 class AnswerService:
-    def __init__(self, engine: Engine, store: Store | None = None, *, hash_key: str = DEFAULT_HASH_KEY) -> None:
+    def __init__(self, engine: Engine, store: Storage | None = None, *, hash_key: str = DEFAULT_HASH_KEY) -> None:
         self.engine = engine
         self.store = store
         self.hash_key = hash_key
@@ -166,17 +167,42 @@ class AnswerService:
             log.warning("could not record question statistics: %s", exc)
         return reply
 
-    async def feedback(self, entry_id: str, vote: int, user_id: str | int, channel: str) -> bool:
-        """Record a 👍 (1) or 👎 (-1). Returns False when the vote could not be stored."""
+    async def feedback(self, entry_id: str, vote: int, user_id: str | int, channel: str) -> Vote:
+        """Record a 👍 (1) or 👎 (-1) on an entry: "stored", "unknown" (the entry is gone, e.g. an old
+        button after a reload) or "failed" (the store could not keep it)."""
+        if self.engine.snapshot.kb.entry(entry_id) is None:
+            return "unknown"
         if self.store is None:
-            return False
+            return "failed"
         try:
             await self.store.add_feedback(entry_id=entry_id, vote=vote, user_hash=hash_user(user_id, self.hash_key)
                                           or "anonymous", channel=channel)
-            return True
+            return "stored"
         except Exception as exc:  # noqa: BLE001
             log.error("could not store feedback for %s: %s", entry_id, exc)
-            return False
+            return "failed"
+
+    def suggest(self, text: str, k: int = 3) -> list[Reply]:
+        """Up to ``k`` entry replies for a text, without side effects (inline answer cards): the
+        matcher's answer or did-you-mean entries, then close search hits. Nothing when the matcher
+        says unanswered (e.g. a decision number not in the base): the number guard applies here
+        exactly as in chat."""
+        snap = self.engine.snapshot
+        reply, _ = self.respond(text, snap)
+        if reply.kind == "answer" and reply.entry_id:
+            ids = [reply.entry_id] + [o.entry_id for o in self.search(text, k=k, snap=snap).options if o.entry_id]
+        elif reply.kind == "clarify":
+            ids = [o.entry_id for o in reply.options if o.entry_id]
+        else:
+            return []
+        out: list[Reply] = []
+        for entry_id in dict.fromkeys(ids):
+            entry = self.entry(entry_id, snap)
+            if entry is not None:
+                out.append(entry)
+            if len(out) == k:
+                break
+        return out
 
     # ------------------------------------------------------------------ entries and browsing
     def entry(self, entry_id: str, snap: Snapshot | None = None) -> Reply | None:

@@ -72,6 +72,9 @@ SEARCH_RESULTS = "תוצאות חיפוש:"
 SEARCH_NONE = "לא מצאתי דבר שמתאים לחיפוש הזה."
 SEARCH_USAGE = "כתבו מה לחפש, למשל: /search תקציב החלטה 2025"
 ENTRY_NOT_FOUND = "הפריט הזה כבר לא קיים במאגר (אולי עודכן). נסו לשאול שוב במילים."
+# A number right after a reply with options picks one; past the last one:
+OPTION_OUT_OF_RANGE = "אין אפשרות {number}. אפשר לבחור מספר מ־1 עד {count}:"
+NO_NEXT_STEP = "אין שלב הבא להציג. אפשר לפתוח תכנית או אירוח משלחת ולעבור בין השלבים."
 
 FEEDBACK_THANKS_UP = "תודה על המשוב! 👍"
 FEEDBACK_THANKS_DOWN = "תודה, נעביר לצוות כדי לשפר את התשובה. 👎"

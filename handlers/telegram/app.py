@@ -1,30 +1,29 @@
-"""The Telegram ``Application`` factory: handlers, rate limiter, idempotency and the error handler.
+"""The Telegram ``Application`` factory: handlers, rate limiter and the one error handler.
 
-The factory takes its collaborators (settings, service, store, and optionally the HTTP request
-objects) so tests build the very same application on a recording ``BaseRequest`` with no network,
-and the runner builds it on real HTTP. Nothing here starts polling or a webhook.
+The factory takes the runtime (``bot.runtime``) and optionally the HTTP request objects, so tests
+build the very same application on a recording ``BaseRequest`` with no network, and the channel
+(``channel.TelegramChannel``) builds it on real HTTP. Nothing here receives updates: they come
+through the durable inbox (``bot.inbox``), which hands each one to ``Application.process_update``.
 """
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from contextvars import ContextVar
 
 from telegram import BotCommand, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import (AIORateLimiter, ApplicationBuilder, ApplicationHandlerStop,
-                          CallbackQueryHandler, CommandHandler, ContextTypes, InlineQueryHandler, MessageHandler,
-                          TypeHandler, filters)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes,
+                          InlineQueryHandler, MessageHandler, filters)
 from telegram.request import BaseRequest
 
 from bot import texts
-from bot.service import AnswerService
-from bot.settings import Settings
-from bot.store import Store
+from bot.router import COMMANDS, CURATOR_COMMANDS
+from bot.runtime import Runtime
 from knowledge.errors import SettingsError
 
 from .aiohttp_request import AiohttpRequest
 from .curator import CALLBACK_PATTERN, CuratorHandlers
-from .deps import DEPS_KEY, HANDLER_ATTR, App, Deps, named
+from .deps import HANDLER_ATTR, App, Deps, named
 from .handlers import ChatHandlers
 from .inline import InlineHandlers
 from .render import render_text
@@ -33,10 +32,11 @@ from .send import send_chunks, thread_of
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 3  # AIORateLimiter retries a call this often after a RetryAfter (flood control)
-CONCURRENT_UPDATES = 8  # one slow Telegram call must not hold up everyone else's answers
-SEEN_IN_MEMORY = 10_000
 PUBLIC_COMMANDS = tuple(name for name, _ in texts.COMMAND_MENU)
-CURATOR_COMMANDS = ("unanswered", "reload", "stats", "outofscope")
+ROUTED = tuple(n for c in COMMANDS if not c.curator for n in (c.name, *c.aliases))
+# Set by the inbox handler around one update: a passing send failure is noted here by the error
+# handler, and the update then goes back to the inbox instead of getting an apology.
+TRANSIENT: ContextVar[list[BaseException] | None] = ContextVar("rashut_transient_errors", default=None)
 
 
 def file_url(base_url: str) -> str:
@@ -45,39 +45,10 @@ def file_url(base_url: str) -> str:
     return f"{head}/file/bot{tail}" if sep else base_url.rstrip("/") + "/file/bot"
 
 
-class Dedupe:
-    """Process each update id once, even when Telegram (or a webhook retry) delivers it twice.
-
-    Uses the store's ``updates`` table so it survives restarts; without a store, or if the store
-    fails, a bounded in-memory set (a failing store must not stop answers).
-    """
-
-    def __init__(self, store: Store | None, size: int = SEEN_IN_MEMORY) -> None:
-        self.store = store
-        self.size = size
-        self._seen: OrderedDict[int, None] = OrderedDict()
-
-    def _fresh_in_memory(self, update_id: int) -> bool:
-        if update_id in self._seen:
-            return False
-        self._seen[update_id] = None
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
-        return True
-
-    async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        fresh: bool
-        if self.store is not None:
-            try:
-                fresh = await self.store.mark_update(update.update_id)
-            except Exception as exc:  # noqa: BLE001 - answering beats strict idempotency
-                log.warning("could not record update %s in the store (%s); using memory", update.update_id, exc)
-                fresh = self._fresh_in_memory(update.update_id)
-        else:
-            fresh = self._fresh_in_memory(update.update_id)
-        if not fresh:
-            log.info("duplicate update %s ignored", update.update_id)
-            raise ApplicationHandlerStop
+def transient(error: BaseException | None) -> bool:
+    """A failure worth trying again later: the network, a timeout, flood control beyond retries."""
+    return isinstance(error, (TimedOut, RetryAfter)) or (
+        isinstance(error, NetworkError) and not isinstance(error, (BadRequest, Forbidden)))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,8 +58,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = upd.effective_chat if upd else None
     handler = getattr(error, HANDLER_ATTR, None) if error is not None else None
     if upd is None:
-        # polling / network trouble outside any update: PTB retries; one line is enough
+        # network trouble outside any update; one line is enough
         log.warning("telegram error outside an update: %r", error)
+        return
+    noted = TRANSIENT.get()
+    if noted is not None and transient(error):
+        assert error is not None
+        log.warning("handler %s could not reply to update %s (%r); it stays in the inbox for another try",
+                    handler or "?", upd.update_id, error)
+        noted.append(error)
         return
     log.error("handler %s failed on update %s (chat %s): %r", handler or "?", upd.update_id,
               chat.id if chat else None, error, exc_info=error)
@@ -111,9 +89,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 def register(app: App, deps: Deps) -> None:
     """Wire every handler. Order matters: the first matching handler of a group wins."""
     chat, curator, inline = ChatHandlers(deps), CuratorHandlers(deps), InlineHandlers(deps)
-    app.bot_data[DEPS_KEY] = deps  # the runner sets deps.reloader at start-up (runner.lifecycle)
     new_message = filters.UpdateType.MESSAGE  # edits and channel posts are not questions
-    app.add_handler(TypeHandler(Update, Dedupe(deps.store)), group=-1)
 
     if deps.settings.curator_ids:
         where: filters.BaseFilter = filters.ChatType.PRIVATE
@@ -121,16 +97,13 @@ def register(app: App, deps: Deps) -> None:
             where = where | filters.Chat(chat_id=deps.settings.curator_chat_id)
         who = new_message & filters.User(user_id=deps.settings.curator_ids) & where
         for name in CURATOR_COMMANDS:
-            app.add_handler(CommandHandler(name, named(f"curator.{name}", getattr(curator, name)), filters=who))
+            app.add_handler(CommandHandler(name, named(f"curator.{name}", curator.command), filters=who))
         # the queue's 📎/🗑 buttons, before the generic callback handler; the handler checks the
         # presser is a curator and answers anyone else exactly like a stale button
         app.add_handler(CallbackQueryHandler(named("curator.button", curator.button), pattern=CALLBACK_PATTERN))
 
-    for name, callback in (("start", chat.start), ("help", chat.help), ("decisions", chat.decisions),
-                           ("decision", chat.decision), ("programmes", chat.programmes),
-                           ("programs", chat.programmes), ("visits", chat.visits), ("search", chat.search),
-                           ("ask", chat.ask)):
-        app.add_handler(CommandHandler(name, named(name, callback), filters=new_message))
+    for name in ROUTED:
+        app.add_handler(CommandHandler(name, named(name, chat.command), filters=new_message))
     app.add_handler(MessageHandler(new_message & filters.COMMAND, named("unknown_command", chat.unknown_command)))
     app.add_handler(MessageHandler(new_message & filters.ChatType.PRIVATE & filters.TEXT,
                                    named("private_text", chat.private_text)))
@@ -143,15 +116,15 @@ def register(app: App, deps: Deps) -> None:
     app.add_error_handler(on_error)
 
 
-def build_application(settings: Settings, service: AnswerService, store: Store | None, *,
-                      request: BaseRequest | None = None,
+def build_application(runtime: Runtime, *, request: BaseRequest | None = None,
                       get_updates_request: BaseRequest | None = None) -> App:
-    """A ready-to-initialise Application; the caller decides polling, webhook or a test harness."""
+    """A ready-to-initialise Application; the caller decides how updates reach it."""
+    settings = runtime.settings
     if not settings.telegram_token:
         raise SettingsError("TELEGRAM_BOT_TOKEN is required for the Telegram adapter")
     builder = (ApplicationBuilder().token(settings.telegram_token)
                .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-               .concurrent_updates(CONCURRENT_UPDATES))
+               .updater(None).job_queue(None))
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
             file_url(settings.telegram_api_base_url))
@@ -159,7 +132,7 @@ def build_application(settings: Settings, service: AnswerService, store: Store |
     builder = builder.get_updates_request(get_updates_request if get_updates_request is not None
                                           else AiohttpRequest(connection_pool_size=1))
     app = builder.build()
-    register(app, Deps(settings, service, store))
+    register(app, Deps(settings, runtime.router, runtime.service, runtime.curator))
     return app
 
 

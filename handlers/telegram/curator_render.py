@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.curation import ResolveResult
+from bot.curator import Attached
 from bot.grouping import Group
-from knowledge.engine import Snapshot
+from bot.reloader import BaseInfo
+from bot.storage import Stats
 from knowledge.errors import KnowledgeError
 
 from .render import (MAX_CALLBACK_BYTES, MAX_MESSAGE, Chunk, Line, esc, isolate, label, pack, render_html_lines,
@@ -29,15 +30,15 @@ _ATTACH_RE = re.compile(r"^cr:(\d{1,18}):([^:\s]+)$")
 _DISMISS_RE = re.compile(r"^cd:(\d{1,18})$")
 
 
-def render_reload_error(exc: KnowledgeError | str, limit: int = MAX_MESSAGE) -> str:
+def render_reload_error(errors: KnowledgeError | str, limit: int = MAX_MESSAGE) -> str:
     """The failed reload: every file:line problem that fits, escaped, then a "more" marker.
 
     Takes the ``KnowledgeError`` itself, or the rendered problems one per line (what the reloader
     hands to ``on_error``)."""
     head, _, tail = texts.CURATOR_RELOAD_FAILED.partition("{errors}")
     frame = tg_len(esc(head)) + tg_len(esc(tail)) + len("<pre></pre>")
-    found = ([str(p) for p in exc.problems] if isinstance(exc, KnowledgeError)
-             else [line for line in exc.splitlines() if line.strip()])
+    found = ([str(p) for p in errors.problems] if isinstance(errors, KnowledgeError)
+             else [line for line in errors.splitlines() if line.strip()])
     problems = found[:RELOAD_ERRORS_SHOWN]
     more = len(found) > len(problems)
     room = limit - frame - tg_len(texts.CURATOR_RELOAD_TRUNCATED) - 2
@@ -54,13 +55,12 @@ def render_reload_error(exc: KnowledgeError | str, limit: int = MAX_MESSAGE) -> 
     return f"{esc(head)}<pre>{body}</pre>{esc(tail)}"
 
 
-def render_stats(stats: dict[str, Any]) -> str:
-    by_kind: dict[str, int] = stats.get("by_kind", {})
-    feedback = stats.get("feedback", [])
+def render_stats(stats: Stats) -> str:
+    by_kind = stats.by_kind
     return esc(texts.CURATOR_STATS.format(
         total=sum(by_kind.values()), answered=by_kind.get("answer", 0), clarify=by_kind.get("clarify", 0),
-        unanswered=by_kind.get("unanswered", 0), open=stats.get("unanswered_by_status", {}).get("open", 0),
-        up=sum(int(r[1] or 0) for r in feedback), down=sum(int(r[2] or 0) for r in feedback)))
+        unanswered=by_kind.get("unanswered", 0), open=stats.unanswered_by_status.get("open", 0),
+        up=sum(f.up for f in stats.feedback), down=sum(f.down for f in stats.feedback)))
 
 
 # ---------------------------------------------------------------------- the grouped queue
@@ -143,13 +143,12 @@ def render_groups(groups: Sequence[Group], limit: int = GROUPS_SHOWN) -> tuple[s
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-def render_attached(result: ResolveResult, snapshot: Snapshot) -> str:
+def render_attached(attached: Attached) -> str:
     """What attaching did: phrasings added to which entry, rows closed, the version now serving."""
-    entry = snapshot.kb.entry(result.entry_id)
-    title = entry.title if entry is not None else result.entry_id
-    lines = [esc(texts.CURATOR_ATTACHED.format(group=result.group_id, added=len(result.added), title=title,
+    result = attached.result
+    lines = [esc(texts.CURATOR_ATTACHED.format(group=result.group_id, added=len(result.added), title=attached.title,
                                                entry=result.entry_id, rows=result.rows,
-                                               version=snapshot.version))]
+                                               version=attached.base.version))]
     if result.existing or result.claimed or result.too_long:
         lines.append(esc(texts.CURATOR_ATTACH_SKIPPED.format(existing=len(result.existing),
                                                              claimed=len(result.claimed),
@@ -157,17 +156,15 @@ def render_attached(result: ResolveResult, snapshot: Snapshot) -> str:
     return "\n".join(lines)
 
 
-def render_action_error(exc: Exception) -> str:
+def render_action_error(text: str) -> str:
     """A refused action: the error text, escaped, in <pre>, short enough for one message."""
-    text = exc.render(limit=RELOAD_ERRORS_SHOWN) if isinstance(exc, KnowledgeError) else str(exc)
     if len(text) > ERROR_TEXT_CHARS:
         text = text[: ERROR_TEXT_CHARS - 1] + "…"
     return f"{esc(texts.CURATOR_ACTION_FAILED)}\n<pre>{esc(text)}</pre>"
 
 
-def render_reload_ok(snapshot: Snapshot) -> str:
-    return esc(texts.CURATOR_RELOAD_OK.format(entries=len(snapshot.kb.entries), documents=len(snapshot.kb.documents),
-                                              version=snapshot.version))
+def render_reload_ok(info: BaseInfo) -> str:
+    return esc(texts.CURATOR_RELOAD_OK.format(entries=info.entries, documents=info.documents, version=info.version))
 
 
 def html_chunks(html: str, *, per_line: bool = True) -> list[Chunk]:

@@ -1,7 +1,8 @@
 """What every Telegram handler needs, and the wrapper that names a handler in error reports.
 
 Handlers are small classes holding a ``Deps`` rather than reaching into ``context.bot_data``, so
-their dependencies are typed and a test can see exactly what a handler uses.
+their dependencies are typed and a test can see exactly what a handler uses. Everything comes
+from the runtime (``bot.runtime``): the adapter builds nothing of its own.
 """
 from __future__ import annotations
 
@@ -12,33 +13,23 @@ from typing import Any, Callable, Coroutine, TypeAlias
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
-from bot.reloader import KnowledgeReloader
+from bot.curator import CuratorService
+from bot.router import Router
 from bot.service import AnswerService
 from bot.settings import Settings
-from bot.store import Store
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]
 HANDLER_ATTR = "rashut_handler"
-DEPS_KEY = "rashut.deps"  # where ``app.register`` leaves the Deps in ``bot_data`` for the runner
 App: TypeAlias = Application[Any, Any, Any, Any, Any, Any]  # the default-typed Application
+CHANNEL = "telegram"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Deps:
-    """Shared by every handler. Not frozen only for ``reloader``: the runner starts the watcher
-    once the event loop runs (``post_init``) and sets it here, where /reload and the curators'
-    buttons find it; without one (tests, ``RASHUT_WATCH_KB=0``) they reload the engine directly."""
-
     settings: Settings
-    service: AnswerService
-    store: Store | None
-    reloader: KnowledgeReloader | None = None
-
-
-def deps_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Deps | None:
-    """The Deps an application was built with (None for an application not built by ``app``)."""
-    deps = app.bot_data.get(DEPS_KEY) if isinstance(app.bot_data, dict) else None
-    return deps if isinstance(deps, Deps) else None
+    router: Router
+    service: AnswerService  # stateless reads only (inline cards); questions go through the router
+    curator: CuratorService
 
 
 def named(name: str, fn: Callback) -> Callback:

@@ -1,8 +1,11 @@
-"""Public handlers: questions in private and groups, browsing commands, and button presses.
+"""Public handlers: questions in private and groups, commands, and button presses.
 
 Groups are shared spaces: the bot speaks there only when addressed (a mention, a reply to one of
 its messages, or ``/ask``) and ignores everything else without storing or logging any of it.
 Private chats are one-to-one, so every text there is a question.
+
+Every handler only translates: the update becomes a ``Caller`` and a text or command for the
+router (``bot.router``), and what comes back is rendered (``render``) and sent (``send``).
 """
 from __future__ import annotations
 
@@ -13,16 +16,14 @@ from telegram import Message, MessageEntity, Update
 from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.replies import Question, Reply
+from bot.replies import Option
+from bot.router import Caller
 
-from .deps import Deps
-from .render import (Chunk, Line, browse_home_keyboard, esc, isolate, pack, paragraphs, parse_callback, render,
-                     render_text, with_markup)
-from .send import answer, answer_reply, answer_text, is_group, send_chunks, thread_of
+from .deps import CHANNEL, Deps
+from .render import parse_callback, render, render_outcome, render_text
+from .send import answer, answer_text, is_group, send_chunks, thread_of
 
 log = logging.getLogger(__name__)
-
-_NUMBER = re.compile(r"\d+")
 
 
 def command_text(message: Message) -> str:
@@ -30,6 +31,12 @@ def command_text(message: Message) -> str:
     text = message.text or ""
     parts = text.split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
+
+
+def command_name(message: Message) -> str:
+    """``/Decision@bot 546`` -> ``decision``."""
+    head = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    return head.lstrip("/").split("@", 1)[0].lower()
 
 
 def addressed_text(message: Message, bot_id: int, username: str | None) -> str | None:
@@ -63,21 +70,27 @@ class ChatHandlers:
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.router = deps.router
         self.service = deps.service
 
+    def caller(self, update: Update) -> Caller:
+        user, chat = update.effective_user, update.effective_chat
+        group = chat is not None and chat.type in ("group", "supergroup")
+        chat_id = chat.id if chat is not None else (user.id if user is not None else 0)
+        return Caller(CHANNEL, str(chat_id), str(user.id) if user else None, "group" if group else "private",
+                      curator=self.deps.settings.is_curator(user.id if user else None),
+                      name=user.first_name if user else None)
+
     # ------------------------------------------------------------------ questions
-    async def _ask(self, message: Message, text: str, chat_type: str) -> None:
-        user = message.from_user
-        question = Question(text, channel="telegram", chat_type=chat_type,
-                            user_id=str(user.id) if user else None)
-        reply = await self.service.handle(question)
-        await answer_reply(message, reply)
+    async def _ask(self, update: Update, message: Message, text: str) -> None:
+        reply = await self.router.text(self.caller(update), text)
+        await answer(message, render(reply))
 
     async def private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Private chat: every text is a question."""
         message = update.effective_message
         if message is not None and message.text is not None:
-            await self._ask(message, message.text, "private")
+            await self._ask(update, message, message.text)
 
     async def private_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A sticker, photo or voice note in private: say that a question in words is needed."""
@@ -93,79 +106,24 @@ class ChatHandlers:
         question = addressed_text(message, bot.id, bot.username)
         if question is None:
             return
-        await self._ask(message, question, "group")
+        await self._ask(update, message, question)
 
-    async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """``/ask TEXT`` (also ``/ask@bot``): works with privacy mode on, in groups and privately."""
+    # ------------------------------------------------------------------ commands
+    async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any public command: the router decides, this only renders (``/start`` with the name)."""
         message = update.effective_message
         if message is None:
             return
-        text = command_text(message)
-        if not text:
-            await answer_text(message, texts.GROUP_ASK_USAGE)
-            return
-        await self._ask(message, text, "group" if is_group(message) else "private")
+        outcome = await self.router.run(self.caller(update), command_name(message), command_text(message))
+        chunks = render_outcome(outcome)
+        if chunks:
+            await answer(message, chunks)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command we do not offer. Private: a pointer to /help. Groups: silence (maybe another bot's)."""
         message = update.effective_message
         if message is not None and not is_group(message):
             await answer_text(message, texts.UNKNOWN_COMMAND)
-
-    # ------------------------------------------------------------------ browsing commands
-    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Welcome and examples; ``/start <entry_id>`` (a t.me deep link) opens that entry directly."""
-        message = update.effective_message
-        if message is None:
-            return
-        arg = command_text(message)
-        if arg:
-            reply = self.service.entry(arg.split()[0])
-            if reply is not None:
-                await answer_reply(message, reply)
-                return
-        await answer(message, self.welcome(update))
-
-    def welcome(self, update: Update) -> list[Chunk]:
-        user = update.effective_user
-        paras = []
-        if user and user.first_name:
-            paras.append([Line(raw=esc(texts.HELLO_NAME).format(name=isolate(user.first_name)))])
-        paras.extend(paragraphs(texts.WELCOME))
-        paras.append([Line(texts.EXAMPLES_TITLE, "<b>", "</b>")] + [Line(f"• {q}") for q in texts.EXAMPLES])
-        return with_markup(pack(paras), browse_home_keyboard())
-
-    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_message is not None:
-            await answer(update.effective_message, render_text(texts.HELP, browse_home_keyboard()))
-
-    async def decisions(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_message is not None:
-            await answer_reply(update.effective_message, self.service.decisions())
-
-    async def decision(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """``/decision 546``: the summary and its clauses; without a number, the usage."""
-        message = update.effective_message
-        if message is None:
-            return
-        found = _NUMBER.search(command_text(message))
-        if not found or len(found.group()) > 9:
-            await answer_text(message, texts.DECISION_USAGE)
-            return
-        await answer_reply(message, self.service.decision(int(found.group())))
-
-    async def programmes(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_message is not None:
-            await answer_reply(update.effective_message, self.service.programmes())
-
-    async def visits(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_message is not None:
-            await answer_reply(update.effective_message, self.service.visits())
-
-    async def search(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        if message is not None:
-            await answer_reply(message, self.service.search(command_text(message)))
 
     # ------------------------------------------------------------------ buttons
     async def callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -178,17 +136,12 @@ class ChatHandlers:
             await query.answer(texts.ENTRY_NOT_FOUND)
             return
         if press.kind == "v":
-            if self.service.engine.snapshot.kb.entry(press.ref) is None:
-                await query.answer(texts.ENTRY_NOT_FOUND)
-                return
-            stored = await self.service.feedback(press.ref, press.vote, query.from_user.id, "telegram")
-            if not stored:
-                await query.answer(texts.ERROR_APOLOGY)
-            else:
-                await query.answer(texts.FEEDBACK_THANKS_UP if press.vote > 0 else texts.FEEDBACK_THANKS_DOWN)
+            stored = await self.service.feedback(press.ref, press.vote, query.from_user.id, CHANNEL)
+            await query.answer({"unknown": texts.ENTRY_NOT_FOUND, "failed": texts.ERROR_APOLOGY}.get(
+                stored, texts.FEEDBACK_THANKS_UP if press.vote > 0 else texts.FEEDBACK_THANKS_DOWN))
             return
-        reply: Reply | None = (self.service.entry(press.ref) if press.kind == "e"
-                               else self.service.open(press.ref))
+        option = Option("", entry_id=press.ref) if press.kind == "e" else Option("", target=press.ref)
+        reply = await self.router.press(self.caller(update), option)
         chat = update.effective_chat
         if reply is None or chat is None:
             await query.answer(texts.ENTRY_NOT_FOUND)
@@ -199,3 +152,6 @@ class ChatHandlers:
         await send_chunks(context.bot, chat.id, render(reply),
                           reply_to=origin.message_id if group and origin else None,
                           thread_id=thread_of(origin))
+
+
+__all__ = ["ChatHandlers", "addressed_text", "command_name", "command_text", "render_text"]

@@ -34,29 +34,8 @@ class InlineHandlers:
         self.service = deps.service
 
     def entries_for(self, text: str) -> list[Reply]:
-        """The top answers: the matcher's answer or did-you-mean entries, then close search hits.
-
-        Nothing when the matcher says unanswered (e.g. a decision number not in the base): the
-        number guard applies inline exactly as in chat.
-        """
-        snap = self.service.engine.snapshot
-        reply, _ = self.service.respond(text[:MAX_INLINE_QUERY], snap)
-        if reply.kind == "answer" and reply.entry_id:
-            ids = [reply.entry_id]
-        elif reply.kind == "clarify":
-            ids = [o.entry_id for o in reply.options if o.entry_id]
-        else:
-            return []
-        if reply.kind == "answer":
-            ids += [o.entry_id for o in self.service.search(text, k=MAX_RESULTS, snap=snap).options if o.entry_id]
-        out: list[Reply] = []
-        for entry_id in dict.fromkeys(ids):
-            entry = self.service.entry(entry_id, snap)
-            if entry is not None:
-                out.append(entry)
-            if len(out) == MAX_RESULTS:
-                break
-        return out
+        """The top answers for a query (``AnswerService.suggest``: no side effects)."""
+        return self.service.suggest(text[:MAX_INLINE_QUERY], k=MAX_RESULTS)
 
     def card(self, reply: Reply, username: str | None) -> InlineQueryResultArticle:
         link = deep_link(username, reply.entry_id or "")

@@ -23,6 +23,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from bot.replies import Citation, Option, Reply
+from bot.router import Outcome, Unknown, Welcome, home_options
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +142,7 @@ def vote_button(vote: int, entry_id: str) -> InlineKeyboardButton | None:
 
 def browse_home_keyboard() -> InlineKeyboardMarkup | None:
     """The three ways into the base, shown under /start and /help."""
-    return keyboard([[button(Option(texts.BROWSE_DECISIONS, target="decisions"))],
-                     [button(Option(texts.BROWSE_PROGRAMMES, target="programmes"))],
-                     [button(Option(texts.BROWSE_VISITS, target="visits"))]])
+    return keyboard([[button(o)] for o in home_options()])
 
 
 def deep_link(username: str | None, start: str) -> str | None:
@@ -283,6 +282,27 @@ def with_markup(pieces: list[str], markup: InlineKeyboardMarkup | None) -> list[
 def render(reply: Reply, *, votes: bool = True, limit: int = MAX_MESSAGE) -> list[Chunk]:
     """A reply as messages: HTML chunks under the limit, the keyboard on the last one."""
     return with_markup(pack(reply_paragraphs(reply), limit), reply_keyboard(reply, votes=votes))
+
+
+def render_welcome(welcome: Welcome) -> list[Chunk]:
+    """``/start``: a greeting with the user's name (isolated), the welcome, examples, the home buttons."""
+    paras = []
+    if welcome.name:
+        paras.append([Line(raw=esc(texts.HELLO_NAME).format(name=isolate(welcome.name)))])
+    paras.extend(paragraphs(texts.WELCOME))
+    paras.append([Line(texts.EXAMPLES_TITLE, "<b>", "</b>")] + [Line(f"• {q}") for q in texts.EXAMPLES])
+    return with_markup(pack(paras), browse_home_keyboard())
+
+
+def render_outcome(outcome: Outcome) -> list[Chunk]:
+    """A public command's outcome as messages (curator outcomes are rendered in ``curator``)."""
+    if isinstance(outcome, Reply):
+        return render(outcome)
+    if isinstance(outcome, Welcome):
+        return render_welcome(outcome)
+    if isinstance(outcome, Unknown):
+        return render_text(texts.UNKNOWN_COMMAND)
+    raise TypeError(f"not a public outcome: {type(outcome).__name__}")
 
 
 def render_text(text: str, markup: InlineKeyboardMarkup | None = None, *, limit: int = MAX_MESSAGE) -> list[Chunk]:

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 WRITER = r"""
 import asyncio, sys
-from bot.store import Store
+from bot.store import SqliteStore as Store
 
 async def main(path, workers):
     store = await Store.open(path)

@@ -18,7 +18,7 @@ from bot.curation import CurationError, digest_text, dismiss_group, draft_group,
 from bot.curation import split_questions
 from bot.replies import Question
 from bot.service import AnswerService
-from bot.store import Store, hash_user
+from bot.store import SqliteStore as Store, hash_user
 from bot.yaml_edit import changed_lines
 from knowledge.engine import Engine
 from knowledge.loader import load_base

@@ -17,7 +17,7 @@ from bot.grouping import grouped
 from bot.reloader import KnowledgeReloader
 from bot.replies import Question
 from bot.service import AnswerService
-from bot.store import Store
+from bot.store import SqliteStore as Store
 from knowledge.engine import Engine, Snapshot
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 from bot.grouping import by_size, cluster, grouped, with_titles
 from bot.replies import Question
 from bot.service import AnswerService
-from bot.store import Store, UnansweredRow
+from bot.store import SqliteStore as Store, UnansweredRow
 from knowledge.engine import Engine
 
 FIXTURE = Path(__file__).parent / "fixtures_curation" / "kb"

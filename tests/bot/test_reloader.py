@@ -15,7 +15,7 @@ from bot.reloader import KnowledgeReloader, yaml_only
 from bot.yaml_edit import write_atomic
 from bot.replies import Question
 from bot.service import AnswerService
-from bot.store import Store
+from bot.store import SqliteStore as Store
 from knowledge.engine import Engine, Snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures_curation" / "kb"

@@ -9,7 +9,7 @@ from bot import texts
 from bot.replies import Question
 from bot.scope_curation import dismiss_out_of_scope
 from bot.service import AnswerService
-from bot.store import Store
+from bot.store import SqliteStore as Store
 from bot.yaml_edit import changed_lines
 from knowledge.engine import Engine
 from knowledge.loader import load_base

@@ -5,7 +5,7 @@ import pytest
 from bot import texts
 from bot.replies import Question
 from bot.service import AnswerService
-from bot.store import Store
+from bot.store import SqliteStore as Store
 from knowledge.engine import Engine
 
 
@@ -113,11 +113,11 @@ async def test_long_and_odd_messages(service):
 
 
 async def test_feedback_votes_are_stored_once_per_user(service, store):
-    assert await service.feedback("dec-546-budget", 1, 5, "telegram")
-    assert await service.feedback("dec-546-budget", -1, 5, "telegram")
-    assert await service.feedback("dec-546-budget", -1, 6, "telegram")
+    assert await service.feedback("dec-546-budget", 1, 5, "telegram") == "stored"
+    assert await service.feedback("dec-546-budget", -1, 5, "telegram") == "stored"
+    assert await service.feedback("dec-546-budget", -1, 6, "telegram") == "stored"
     stats = await store.stats()
-    assert stats["feedback"] == [("dec-546-budget", 0, 2)]
+    assert stats.feedback == [("dec-546-budget", 0, 2)]
 
 
 def test_browse(service):

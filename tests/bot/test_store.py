@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from bot.store import MIGRATIONS, Store, hash_user
+from bot.sqlite_store import MIGRATIONS, SqliteStore as Store, hash_user
 from knowledge.errors import StoreError
 
 
@@ -35,8 +35,8 @@ async def test_unanswered_roundtrip_and_status(tmp_path):
 
 async def test_duplicate_updates_are_detected(tmp_path):
     s = await Store.open(tmp_path / "a.db")
-    assert await s.mark_update(10) is True
-    assert await s.mark_update(10) is False
+    assert await s.inbox_put("telegram", "10", "lane", b"x") is True
+    assert await s.inbox_put("telegram", "10", "lane", b"x") is False
     await s.close()
 
 
@@ -64,7 +64,7 @@ async def test_locked_database_is_retried_then_reported(tmp_path):
     other.rollback()
     other.close()
     await s.log_question(channel="cli", chat_type="private", user_hash=None, kind="answer", entry_id="x", score=1.0)
-    assert (await s.stats())["by_kind"] == {"answer": 1}
+    assert (await s.stats()).by_kind == {"answer": 1}
     await s.close()
 
 

@@ -1,2 +1,2 @@
 """Fixtures of the Telegram adapter tests; the harness itself lives in ``tg_harness``."""
-from tg_harness import app, engine, kb_dir, recorder, service, store, tg  # noqa: F401 - pytest fixtures
+from tg_harness import app, channel, engine, kb_dir, recorder, runtime, service, store, tg  # noqa: F401 - pytest fixtures

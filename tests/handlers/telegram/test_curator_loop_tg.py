@@ -16,17 +16,15 @@ from bot import texts
 from bot.curation import digest_text
 from bot.grouping import Group
 from bot.service import AnswerService
-from bot.store import Store, UnansweredRow
-from handlers.telegram import runner
-from handlers.telegram.app import build_application
-from handlers.telegram.curator import CuratorNotifier, without_group
+from bot.store import SqliteStore as Store, UnansweredRow
+from bot.jobs import digest_at
+from bot.runtime import Runtime
+from handlers.telegram.curator import TelegramNotifier, without_group
 from handlers.telegram.curator_render import cb_attach, group_buttons, parse_curator_callback
-from handlers.telegram.deps import Deps, deps_of
 from handlers.telegram.render import MAX_CALLBACK_BYTES, MAX_MESSAGE, render_text
-from knowledge.engine import Engine
 from knowledge.errors import SettingsError
 from tg_harness import (BOT_USER, CURATOR_ID, FIXTURES, GROUP_ID, USER_ID, Harness, RecordingRequest, buttons,
-                        make_settings)
+                        harness_for, make_settings, open_channel)
 
 FLIGHTS = ("מי משלם על הטיסות של המשלחת", "מי מכסה טיסות של משלחת", "מי משלם את הטיסות למשלחת")
 PARKING = ("איפה חונים ליד העירייה", "איפה יש חניה ליד העירייה")
@@ -173,14 +171,10 @@ async def test_attach_twice_or_to_a_missing_entry_reports_the_error(tg: Harness,
     assert f"no open group #{ids['parking']}" in tg.request.texts()[0]
 
 
-async def test_attach_in_curator_group_replies_to_the_queue(kb_dir: Path, tmp_path: Path, store: Store,
-                                                           service: AnswerService) -> None:
-    rec = RecordingRequest()
+async def test_attach_in_curator_group_replies_to_the_queue(kb_dir: Path, tmp_path: Path, store: Store) -> None:
     settings = make_settings(kb_dir, tmp_path / "rashut.db", curator_chat_id=GROUP_ID)
-    app = build_application(settings, service, store, request=rec)
-    await app.initialize()
-    try:
-        tg = Harness(app, rec, store)
+    async with harness_for(settings, store) as tg:
+        rec = tg.request
         await fill_queue(tg)
         sent = await show_queue(tg, chat="supergroup")
         assert sent["chat_id"] == GROUP_ID
@@ -190,8 +184,6 @@ async def test_attach_in_curator_group_replies_to_the_queue(kb_dir: Path, tmp_pa
         (report,) = rec.sent()
         assert report["chat_id"] == GROUP_ID and report["reply_parameters"]["message_id"] == 4321
         assert report["text"] == texts.CURATOR_DISMISSED.format(group=ids["weather"], rows=1)
-    finally:
-        await app.shutdown()
 
 
 # ---------------------------------------------------------------------- dismiss
@@ -253,46 +245,41 @@ async def test_non_curator_press_changes_nothing_and_gets_no_hint(tg: Harness, k
     assert len(await tg.store.unanswered()) == 6 and await tg.store.unanswered(status="dismissed") == []
 
 
-# ---------------------------------------------------------------------- runner: watcher, reports, digest
+# ---------------------------------------------------------------------- runtime: watcher, reports, digest
 @asynccontextmanager
-async def running(kb_dir: Path, tmp_path: Path, **changes: Any) -> AsyncIterator[tuple[Harness, Deps]]:
-    """An application with the runner's start-up hooks run (as ``rashut run`` does, minus polling)."""
+async def running(kb_dir: Path, tmp_path: Path, **changes: Any) -> AsyncIterator[tuple[Harness, Runtime]]:
+    """The runtime started with the Telegram channel on it (as ``rashut run`` does, minus receiving)."""
     rec = RecordingRequest()
     settings = make_settings(kb_dir, tmp_path / "loop.db", **changes)
-    store = Store(settings.db_path)
-    app = build_application(settings, AnswerService(Engine(kb_dir), store, hash_key="k"), store, request=rec)
-    runner.lifecycle(app, store, settings)
-    await app.initialize()
-    await app.post_init(app)
+    runtime = Runtime.build(settings)
+    channel = await open_channel(runtime, rec)
+    await runtime.start()
     rec.clear()
-    deps = deps_of(app)
-    assert deps is not None
     try:
-        yield Harness(app, rec, store), deps
+        yield Harness(channel, rec, runtime.store), runtime
     finally:
-        await app.shutdown()
-        await app.post_shutdown(app)
+        await runtime.stop()
+        await channel.close()
 
 
 async def test_watcher_started_with_the_app_and_stopped_at_shutdown(kb_dir: Path, tmp_path: Path) -> None:
-    async with running(kb_dir, tmp_path) as (_tg, deps):
-        reloader = deps.reloader
-        assert reloader is not None and reloader.running
-        assert reloader.engine is deps.service.engine
-    assert not reloader.running and deps.reloader is None
-    async with running(kb_dir, tmp_path, watch_kb=False) as (_tg, deps):  # RASHUT_WATCH_KB=0
-        assert deps.reloader is None
+    async with running(kb_dir, tmp_path) as (_tg, rt):
+        reloader = rt.reloader
+        assert reloader.running
+        assert reloader.engine is rt.service.engine
+    assert not reloader.running
+    async with running(kb_dir, tmp_path, watch_kb=False) as (_tg, rt):  # RASHUT_WATCH_KB=0
+        assert not rt.reloader.running
 
 
 async def test_broken_save_sends_exactly_one_report_to_the_curator_chat(kb_dir: Path, tmp_path: Path) -> None:
-    async with running(kb_dir, tmp_path, curator_chat_id=GROUP_ID) as (tg, deps):
-        reloader = deps.reloader
-        assert reloader is not None
+    async with running(kb_dir, tmp_path, curator_chat_id=GROUP_ID) as (tg, rt):
+        reloader = rt.reloader
         await reloader.stop()  # drive reload_now directly, not through the file system
-        version = deps.service.engine.snapshot.version
+        version = rt.service.engine.snapshot.version
         shutil.copy(FIXTURES / "broken" / "decision-broken.yaml", kb_dir / "decisions" / "decision-broken.yaml")
         result = await reloader.reload_now()
-        assert not result.ok and deps.service.engine.snapshot.version == version
+        assert not result.ok and rt.service.engine.snapshot.version == version
         (report,) = tg.request.sent()
         assert report["chat_id"] == GROUP_ID and report["parse_mode"] == "HTML"
         text = report["text"]
@@ -310,22 +297,20 @@ async def test_broken_save_sends_exactly_one_report_to_the_curator_chat(kb_dir: 
 
 async def test_reports_go_privately_to_each_curator_without_a_chat(kb_dir: Path, tmp_path: Path,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
-    async with running(kb_dir, tmp_path, curator_ids=frozenset({CURATOR_ID, 43})) as (tg, deps):
-        assert deps.reloader is not None
-        await deps.reloader.stop()
+    async with running(kb_dir, tmp_path, curator_ids=frozenset({CURATOR_ID, 43})) as (tg, rt):
+        await rt.reloader.stop()
         # curator 42 never opened the bot: logged and skipped, 43 still gets it
         tg.request.errors_next["sendMessage"] = [
             (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot can't initiate conversation"})]
         (kb_dir / "decisions" / "decision-1234.yaml").write_text("schema: [1\n", encoding="utf-8")
-        assert not (await deps.reloader.reload_now()).ok
+        assert not (await rt.reloader.reload_now()).ok
         assert [m["chat_id"] for m in tg.request.sent()] == [42, 43]
         assert "could not send a curator notice to chat 42" in caplog.text
 
 
 async def test_curator_reload_and_buttons_go_through_the_reloader(kb_dir: Path, tmp_path: Path) -> None:
-    async with running(kb_dir, tmp_path, curator_chat_id=GROUP_ID) as (tg, deps):
-        reloader = deps.reloader
-        assert reloader is not None
+    async with running(kb_dir, tmp_path, curator_chat_id=GROUP_ID) as (tg, rt):
+        reloader = rt.reloader
         await reloader.stop()
         await tg.text("/reload", user_id=CURATOR_ID)
         assert reloader.reloads == 1
@@ -335,7 +320,7 @@ async def test_curator_reload_and_buttons_go_through_the_reloader(kb_dir: Path, 
         await fill_queue(tg)
         ids = group_ids(await show_queue(tg))
         await tg.press(f"cr:{ids['flights']}:{SUMMARY}", user_id=CURATOR_ID)
-        assert reloader.reloads == 2 and deps.service.engine.snapshot.version == 3
+        assert reloader.reloads == 2 and rt.service.engine.snapshot.version == 3
         (report,) = tg.request.sent()
         assert report["chat_id"] == CURATOR_ID and "3." in report["text"]
         tg.request.clear()
@@ -345,16 +330,17 @@ async def test_curator_reload_and_buttons_go_through_the_reloader(kb_dir: Path, 
 
 async def test_daily_digest_job(kb_dir: Path, tmp_path: Path) -> None:
     async with running(kb_dir, tmp_path, curator_chat_id=GROUP_ID, watch_kb=False,
-                       digest_time="07:30") as (tg, deps):
-        (job,) = tg.app.job_queue.get_jobs_by_name("digest")
-        assert tg.app.job_queue.get_jobs_by_name("purge")  # the retention purge stays
-        trigger = job.job.trigger
+                       digest_time="07:30") as (tg, rt):
+        job = rt.jobs.job("digest")
+        assert job is not None
+        assert rt.jobs.job("purge") is not None  # the retention purge stays
+        trigger = job.trigger
         assert str(trigger.timezone) == "Asia/Jerusalem"
         assert "hour='7'" in str(trigger) and "minute='30'" in str(trigger)
         await fill_queue(tg)
-        assert deps.store is not None
-        expected = await digest_text(deps.store, deps.service.engine.snapshot)
-        await job.run(tg.app)
+        assert rt.store is not None
+        expected = await digest_text(rt.store, rt.service.engine.snapshot)
+        await rt.jobs.digest()
         sent = tg.request.sent()
         assert [m["chat_id"] for m in sent] == [GROUP_ID] * len(sent) and sent
         assert [m["text"] for m in sent] == [c.text for c in render_text(expected)]
@@ -362,19 +348,19 @@ async def test_daily_digest_job(kb_dir: Path, tmp_path: Path) -> None:
 
 
 async def test_no_digest_job_without_curators(kb_dir: Path, tmp_path: Path) -> None:
-    async with running(kb_dir, tmp_path, curator_ids=frozenset(), watch_kb=False) as (tg, _deps):
-        assert tg.app.job_queue.get_jobs_by_name("digest") == ()
-        assert tg.app.job_queue.get_jobs_by_name("purge")
+    async with running(kb_dir, tmp_path, curator_ids=frozenset(), watch_kb=False) as (tg, rt):
+        assert rt.jobs.job("digest") is None
+        assert rt.jobs.job("purge") is not None
 
 
 def test_digest_time_parsing() -> None:
-    at = runner.digest_at("07:05")
+    at = digest_at("07:05")
     assert (at.hour, at.minute) == (7, 5) and at.tzinfo is not None
     assert at.tzinfo.utcoffset(dt.datetime(2025, 1, 15, 7, 5)) == dt.timedelta(hours=2)  # winter
     assert at.tzinfo.utcoffset(dt.datetime(2025, 7, 15, 7, 5)) == dt.timedelta(hours=3)  # summer
     for bad in ("7", "25:00", "07:5", "ab:cd", "07:60", ""):
         with pytest.raises(SettingsError):
-            runner.digest_at(bad)
+            digest_at(bad)
 
 
 def test_without_group_keeps_other_groups_buttons() -> None:
@@ -388,17 +374,11 @@ def test_without_group_keeps_other_groups_buttons() -> None:
     assert without_group(left, 12) is None
 
 
-async def test_notifier_without_destinations_sends_nothing(kb_dir: Path, tmp_path: Path, store: Store,
-                                                           service: AnswerService) -> None:
-    rec = RecordingRequest()
+async def test_notifier_without_destinations_sends_nothing(kb_dir: Path, tmp_path: Path, store: Store) -> None:
     settings = make_settings(kb_dir, tmp_path / "rashut.db", curator_ids=frozenset())
-    app = build_application(settings, service, store, request=rec)
-    await app.initialize()
-    try:
-        notifier = CuratorNotifier(app.bot, settings)
+    async with harness_for(settings, store) as h:
+        notifier = TelegramNotifier(h.app.bot, settings)
         assert notifier.destinations() == []
-        assert await notifier.digest(store, service.engine) == 0
+        assert await notifier.digest(await digest_text(store, None)) == 0
         await notifier.reload_failed("x.yaml:1: broken")
-        assert rec.sent() == []
-    finally:
-        await app.shutdown()
+        assert h.request.sent() == []

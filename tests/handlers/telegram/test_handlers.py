@@ -21,7 +21,7 @@ async def test_private_answer_has_citation_related_and_votes(tg: Harness) -> Non
     assert buttons(sent) == [("מה זו החלטה 1234", "e:dec1234-overview"),
                              (texts.VOTE_UP, "v:1:dec1234-budget"), (texts.VOTE_DOWN, "v:-1:dec1234-budget")]
     assert sent["link_preview_options"] == {"is_disabled": True}
-    assert (await tg.store.stats())["by_kind"] == {"answer": 1}
+    assert (await tg.store.stats()).by_kind == {"answer": 1}
 
 
 async def test_clarify_buttons_then_press(tg: Harness) -> None:
@@ -55,7 +55,7 @@ async def test_vote_is_stored(tg: Harness) -> None:
     answers = tg.request.of("answerCallbackQuery")
     assert [a["text"] for a in answers] == [texts.FEEDBACK_THANKS_UP, texts.FEEDBACK_THANKS_DOWN]
     assert tg.request.sent() == []
-    feedback = {row[0]: (row[1], row[2]) for row in (await tg.store.stats())["feedback"]}
+    feedback = {row[0]: (row[1], row[2]) for row in (await tg.store.stats()).feedback}
     assert feedback == {"dec1234-budget": (1, 0), "dec1234-overview": (0, 1)}
 
 
@@ -163,7 +163,7 @@ async def test_group_chatter_ignored_and_not_logged(tg: Harness) -> None:
     await tg.text("גם אני חושב", chat="supergroup", reply_to=reply_to_human)
     assert tg.request.outgoing() == []
     stats = await tg.store.stats()
-    assert stats["by_kind"] == {} and stats["unanswered_by_status"] == {}
+    assert stats.by_kind == {} and stats.unanswered_by_status == {}
 
 
 async def test_group_mention_is_answered_in_thread(tg: Harness) -> None:
@@ -172,7 +172,7 @@ async def test_group_mention_is_answered_in_thread(tg: Harness) -> None:
     assert sent["chat_id"] == GROUP_ID and sent["message_thread_id"] == 77
     assert sent["reply_parameters"] == {"message_id": asked["message_id"], "allow_sending_without_reply": True}
     assert sent["text"].startswith("<b>התקציב של החלטה 1234</b>")
-    (row,) = [r for r in (await tg.store.stats())["by_kind"].items()]
+    (row,) = [r for r in (await tg.store.stats()).by_kind.items()]
     assert row == ("answer", 1)
 
 
@@ -236,7 +236,7 @@ async def test_inline_query_offers_answer_cards(tg: Harness) -> None:
         f"https://t.me/{BOT_USERNAME}?start=dec1234-budget"
     assert answered["cache_time"] <= 60
     stats = await tg.store.stats()
-    assert stats["by_kind"] == {} and stats["unanswered_by_status"] == {}  # inline has no side effects
+    assert stats.by_kind == {} and stats.unanswered_by_status == {}  # inline has no side effects
 
 
 async def test_inline_empty_and_unknown_queries(tg: Harness) -> None:
@@ -337,17 +337,10 @@ async def test_long_answer_is_split_into_several_messages(tg: Harness) -> None:
 
 async def test_store_none_still_answers(tmp_path: Path, kb_dir: Path) -> None:
     """Without a store (e.g. a read-only demo), answers work and duplicates are caught in memory."""
-    from bot.service import AnswerService
-    from handlers.telegram.app import build_application
-    from knowledge.engine import Engine
-    from tg_harness import RecordingRequest, make_settings
+    from tg_harness import harness_for, make_settings
 
-    rec = RecordingRequest()
-    app = build_application(make_settings(kb_dir, tmp_path / "x.db"), AnswerService(Engine(kb_dir)), None,
-                            request=rec)
-    await app.initialize()
-    try:
-        h = Harness(app, rec, None)
+    async with harness_for(make_settings(kb_dir, tmp_path / "x.db"), None) as h:
+        rec = h.request
         msg = h.message("מה התקציב של החלטה 1234")
         await h.feed({"message": msg}, update_id=5)
         await h.feed({"message": msg}, update_id=5)
@@ -355,5 +348,3 @@ async def test_store_none_still_answers(tmp_path: Path, kb_dir: Path) -> None:
         rec.clear()
         await h.text("/unanswered", user_id=CURATOR_ID)
         assert rec.texts() == [texts.CURATOR_NO_OPEN]
-    finally:
-        await app.shutdown()

@@ -13,13 +13,12 @@ from telegram.ext import AIORateLimiter
 
 from bot import texts
 from bot.service import AnswerService
-from bot.store import Store
-from handlers.telegram.app import build_application
-from handlers.telegram.runner import REDACTED, RedactSecrets, install_log_guards, poll_timeout, webhook_path
-from knowledge.engine import Engine
+from bot.store import SqliteStore as Store
+from bot.logs import REDACTED, RedactSecrets, install_log_guards
+from handlers.telegram.channel import poll_timeout, webhook_path
 from knowledge.errors import SettingsError
-from tg_harness import (BOT_USER, CURATOR_ID, GROUP_ID, TOKEN, USER_ID, Harness, RecordingRequest,
-                        all_callback_data, make_settings)
+from tg_harness import (BOT_USER, CURATOR_ID, GROUP_ID, TOKEN, USER_ID, Harness, all_callback_data, harness_for,
+                        make_settings)
 
 INJECTION = "<b>x</b> &amp; \u202e"
 TAGS = {"b", "i", "a", "pre", "code", "u", "s"}
@@ -151,15 +150,9 @@ async def test_duplicate_update_processed_once_even_after_restart(tg: Harness, k
     assert len(tg.request.sent()) == 1
     assert len(await store.unanswered()) == 1
     # a second process on the same store (restart, webhook retry) skips it too
-    rec = RecordingRequest()
-    app2 = build_application(make_settings(kb_dir, tmp_path / "rashut.db"),
-                             AnswerService(Engine(kb_dir), store), store, request=rec)
-    await app2.initialize()
-    try:
-        await Harness(app2, rec, store).feed({"message": msg}, update_id=900)
-        assert rec.sent() == []
-    finally:
-        await app2.shutdown()
+    async with harness_for(make_settings(kb_dir, tmp_path / "rashut.db"), store) as h2:
+        await h2.feed({"message": msg}, update_id=900)
+        assert h2.request.sent() == []
 
 
 async def test_error_handler_apologises_and_logs_context(tg: Harness, caplog: pytest.LogCaptureFixture,
@@ -215,19 +208,14 @@ async def test_flood_control_is_retried_by_the_rate_limiter(tg: Harness) -> None
 
 
 async def test_curator_chat_accepts_curator_commands(kb_dir: Path, tmp_path: Path, store: Store) -> None:
-    rec = RecordingRequest()
     settings = make_settings(kb_dir, tmp_path / "rashut.db", curator_chat_id=GROUP_ID)
-    app = build_application(settings, AnswerService(Engine(kb_dir), store), store, request=rec)
-    await app.initialize()
-    try:
-        h = Harness(app, rec, store)
+    async with harness_for(settings, store) as h:
+        rec = h.request
         await h.text("/stats", chat="supergroup", user_id=CURATOR_ID)
         assert len(rec.sent()) == 1 and rec.sent()[0]["chat_id"] == GROUP_ID
         rec.clear()
         await h.text("/stats", chat="supergroup", user_id=USER_ID)  # not a curator: silence, as any unknown
         assert rec.outgoing() == []
-    finally:
-        await app.shutdown()
 
 
 # ---------------------------------------------------------------------- the token stays out of logs

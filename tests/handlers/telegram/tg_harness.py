@@ -5,6 +5,7 @@ JSON. No network: updates are fed with ``app.process_update(Update.de_json(...))
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
@@ -18,10 +19,11 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.runtime import Runtime
 from bot.service import AnswerService
 from bot.settings import Settings
-from bot.store import Store
-from handlers.telegram.app import build_application
+from bot.store import SqliteStore as Store
+from handlers.telegram.channel import TelegramChannel
 from knowledge.engine import Engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -125,10 +127,12 @@ def entities_for(text: str) -> list[dict[str, Any]]:
 
 
 class Harness:
-    """Builds updates the way Telegram sends them and feeds them to the application."""
+    """Builds updates the way Telegram sends them and feeds them to the channel: into the inbox,
+    then handled (``Inbox.drain``) before ``feed`` returns."""
 
-    def __init__(self, app: Application, request: RecordingRequest, store: Store | None) -> None:
-        self.app = app
+    def __init__(self, channel: TelegramChannel, request: RecordingRequest, store: Store | None) -> None:
+        self.channel = channel
+        self.app = channel.app
         self.request = request
         self.store = store
         self._update_ids = itertools.count(1)
@@ -165,7 +169,8 @@ class Harness:
 
     async def feed(self, payload: dict[str, Any], update_id: int | None = None) -> int:
         uid = next(self._update_ids) if update_id is None else update_id
-        await self.app.process_update(Update.de_json({"update_id": uid, **payload}, self.app.bot))
+        await self.channel.ingest({"update_id": uid, **payload})
+        await self.channel.runtime.inbox.drain()
         return uid
 
     async def text(self, text: str, **kw: Any) -> dict[str, Any]:
@@ -215,8 +220,13 @@ def engine(kb_dir: Path) -> Engine:
 
 
 @pytest.fixture
-def service(engine: Engine, store: Store) -> AnswerService:
-    return AnswerService(engine, store, hash_key="test-hash-key")
+def runtime(kb_dir: Path, tmp_path: Path, engine: Engine, store: Store) -> Runtime:
+    return Runtime.build(make_settings(kb_dir, tmp_path / "rashut.db"), store=store, engine=engine)
+
+
+@pytest.fixture
+def service(runtime: Runtime) -> AnswerService:
+    return runtime.service
 
 
 @pytest.fixture
@@ -224,20 +234,40 @@ def recorder() -> RecordingRequest:
     return RecordingRequest()
 
 
-@pytest.fixture
-async def app(kb_dir: Path, tmp_path: Path, service: AnswerService, store: Store,
-              recorder: RecordingRequest) -> AsyncIterator[Application]:
-    application = build_application(make_settings(kb_dir, tmp_path / "rashut.db"), service, store,
-                                    request=recorder, get_updates_request=RecordingRequest())
-    await application.initialize()
+async def open_channel(runtime: Runtime, recorder: RecordingRequest) -> TelegramChannel:
+    """The Telegram channel on a recording request object, initialised (getMe), nothing received yet."""
+    channel = TelegramChannel(runtime, request=recorder, get_updates_request=RecordingRequest())
+    await channel.app.initialize()
     recorder.clear()
-    yield application
-    await application.shutdown()
+    return channel
+
+
+@contextlib.asynccontextmanager
+async def harness_for(settings: Settings, store: Store | None) -> AsyncIterator[Harness]:
+    """A second channel on its own runtime (another process on the same store, another setting)."""
+    rec = RecordingRequest()
+    ch = await open_channel(Runtime.build(settings, store=store), rec)
+    try:
+        yield Harness(ch, rec, store)
+    finally:
+        await ch.close()
 
 
 @pytest.fixture
-def tg(app: Application, recorder: RecordingRequest, store: Store) -> Iterator[Harness]:
-    yield Harness(app, recorder, store)
+async def channel(runtime: Runtime, recorder: RecordingRequest) -> AsyncIterator[TelegramChannel]:
+    ch = await open_channel(runtime, recorder)
+    yield ch
+    await ch.close()
+
+
+@pytest.fixture
+def app(channel: TelegramChannel) -> Application:
+    return channel.app
+
+
+@pytest.fixture
+def tg(channel: TelegramChannel, recorder: RecordingRequest, store: Store) -> Iterator[Harness]:
+    yield Harness(channel, recorder, store)
 
 
 def all_callback_data(params: dict[str, Any]) -> list[str]:

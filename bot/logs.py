@@ -1,0 +1,63 @@
+"""Logging set-up: secrets never reach a log line, whatever logs them.
+
+Tokens are passwords: httpx request logging (URLs carry the Telegram token) is turned down, and a
+filter on every root handler replaces each configured secret (and its URL-quoted form, and the
+secret half of a bot token) in any record that still carries it, arguments and tracebacks included.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Iterable
+from urllib.parse import quote
+
+REDACTED = "[REDACTED]"
+
+
+class RedactSecrets(logging.Filter):
+    """Replace secrets in a record's message, arguments, traceback and stack text."""
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        super().__init__()
+        found: set[str] = set()
+        for s in secrets:
+            if not s:
+                continue
+            found.update({s, quote(s, safe="")})
+            _, colon, tail = s.partition(":")
+            if colon and len(tail) >= 8:  # the secret half of a bot token, in any URL spelling
+                found.add(tail)
+        self.secrets = sorted(found, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is still logged, just not formatted
+            message = str(record.msg)
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def install_log_guards(secrets: Iterable[str | None], level: str = "INFO") -> RedactSecrets:
+    """Quiet httpx/httpcore (they log URLs, which contain the token) and redact on every root handler."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    guard = RedactSecrets(secrets)
+    for handler in root.handlers:
+        handler.addFilter(guard)
+    return guard

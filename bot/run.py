@@ -1,0 +1,140 @@
+"""The composition root of ``rashut run`` and ``rashut chat``: the one module in ``bot/`` that
+imports the adapters in ``handlers/`` (an import-graph test holds everyone else to that).
+
+``rashut run`` runs every configured channel in one process, on one runtime: Telegram (polling or
+webhook), WhatsApp (webhook), or both; with neither it opens the console chat on a terminal, and
+without a terminal it says so and exits non-zero (a container with no channel is a mistake, not
+a chat). SIGTERM and SIGINT stop taking updates, let what is in flight finish for a few seconds,
+keep the rest in the inbox for the next start, and exit well within Docker's 10 s stop timeout.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Protocol
+
+from .logs import install_log_guards
+from .runtime import Runtime
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 5.0  # in-flight updates get this long at SIGTERM; the rest stay in the inbox
+NO_CHANNEL = ("rashut run: no channel is configured (set TELEGRAM_BOT_TOKEN, or the WHATSAPP_* settings) "
+              "and there is no terminal for the console chat; see .env.example")
+
+
+class Channel(Protocol):
+    name: str
+
+    async def start(self, servers: "WebServers") -> None: ...  # noqa: F821 - handlers.webserver
+    async def announce(self) -> None: ...
+    async def stop_receiving(self) -> None: ...
+    async def ack(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def configured(settings: Settings) -> list[str]:
+    names = []
+    if settings.telegram_token:
+        names.append("telegram")
+    return names
+
+
+def secrets(settings: Settings) -> list[str | None]:
+    return [settings.telegram_token, settings.webhook_secret, settings.hash_key]
+
+
+def run(settings: Settings, *, interactive: bool | None = None) -> int:
+    """``rashut run``. Returns the process exit code."""
+    if not configured(settings):
+        if not (sys.stdin.isatty() if interactive is None else interactive):
+            print(NO_CHANNEL, file=sys.stderr)
+            return 2
+        return chat(settings)
+    install_log_guards(secrets(settings), settings.log_level)
+    runtime = Runtime.build(settings)  # a broken base stops here with every problem listed
+    return asyncio.run(serve(runtime))
+
+
+def _channels(runtime: Runtime) -> list[Channel]:
+    out: list[Channel] = []
+    if runtime.settings.telegram_token:
+        from handlers.telegram.channel import TelegramChannel
+
+        out.append(TelegramChannel(runtime))
+    return out
+
+
+async def serve(runtime: Runtime, channels: list[Channel] | None = None) -> int:
+    """Run the channels until SIGTERM/SIGINT (or a channel's fatal error). Returns the exit code."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from handlers.webserver import WebServers
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    servers = WebServers()
+    channels = _channels(runtime) if channels is None else channels
+    code = 0
+    try:
+        await runtime.start()
+        for ch in channels:
+            await ch.start(servers)
+        await servers.start()
+        for ch in channels:
+            await ch.announce()
+        code = await _until_stopped(stop, channels)
+    except InvalidToken:
+        log.error("Telegram rejected the bot token (TELEGRAM_BOT_TOKEN)")
+        code = 2
+    except NetworkError as exc:
+        log.error("cannot reach the Telegram Bot API: %r", exc)
+        code = 1
+    finally:
+        servers.drain()
+        for ch in channels:
+            await ch.stop_receiving()
+        if runtime.started:
+            await runtime.stop(DRAIN_SECONDS)
+        for ch in channels:
+            await ch.ack()
+            await ch.close()
+        await servers.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return code
+
+
+async def _until_stopped(stop: asyncio.Event, channels: list[Channel]) -> int:
+    """Wait for a stop signal; a channel whose receiving loop died for good ends the run with 2."""
+    watched = [t for ch in channels for t in getattr(ch, "background", lambda: [])()]
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    log.info("stopping: no new updates are taken; finishing those in flight")
+    return 0
+
+
+def chat(settings: Settings) -> int:
+    """``rashut chat``: the console chat on the runtime (the store keeps the queue and statistics)."""
+    return asyncio.run(_chat(settings))
+
+
+async def _chat(settings: Settings) -> int:
+    from handlers.console import chat as console_chat
+
+    runtime = Runtime.build(settings)
+    await runtime.start()
+    try:
+        await console_chat(runtime.router)
+    finally:
+        await runtime.stop(0.5)
+    return 0
