@@ -128,6 +128,8 @@ class AnswerService:
         if match.out_of_scope is not None:
             return Reply("unanswered", texts.OUT_OF_SCOPE.format(subject=match.out_of_scope),
                          score=match.best.score if match.best else 0.0), match
+        if match.lacking and match.best:  # answer quality: say what the base has, and what it lacks
+            return self._lacking_reply(match, snap), match
         if match.decision == "clarify" and options:
             return Reply("clarify", texts.CLARIFY, options=options,
                          score=match.best.score if match.best else 0.0), match
@@ -247,6 +249,18 @@ class AnswerService:
                      meta={"intent": "compare", "compare": (a, b)},
                      options=tuple(Option(o.label, target=o.target) for o in choices
                                    if o.target in (f"decision:{a}", f"decision:{b}")))
+
+    @staticmethod
+    def _lacking_reply(match: Match, snap: Snapshot) -> Reply:
+        """The best entry is about the question's subject but does not hold the kind of fact asked
+        (a sum, a date, today's state, what was carried out, who holds a post, contact details):
+        an honest unanswered reply that names what the base has, with that entry to open. It is
+        queued for the curators like any unanswered question."""
+        assert match.best is not None and match.lacking is not None
+        entry = snap.kb.entries[match.best.entry_id]
+        text = texts.LACKING[match.lacking].format(title=entry.title)
+        return Reply("unanswered", text, score=match.best.score, meta={"lacking": match.lacking},
+                     options=(Option(entry.title, entry_id=entry.id, score=match.best.score),))
 
     @staticmethod
     def _known_decisions(snap: Snapshot) -> str:

@@ -75,6 +75,7 @@ class Match:
     unknown_decisions: tuple[str, ...] = ()  # "החלטה N" where no entry knows decision N
     out_of_scope: str | None = None  # the out-of-scope subject the question is closest to
     unknown_places: tuple[str, ...] = ()  # localities the question is about that no entry names
+    lacking: str | None = None  # the kind of fact asked that the best entry lacks (answerability.LACKING)
 
     @property
     def best(self) -> Candidate | None:
@@ -384,14 +385,17 @@ class Matcher:
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
         decision = self.decide(results)
+        lacking = None
         if decision != "unanswered" and self.asks_contact_it_lacks(text, results[0].entry_id, toks):
-            decision = "unanswered"
-        if decision == "answer" and self.asks_what_it_lacks(toks, results[0].entry_id, qtypes):
-            decision = "clarify"  # the entry may still help ("is it worth the cost"), but not as the answer
+            decision, lacking = "unanswered", "contact"
+        if decision == "answer":
+            lacking = self.asks_what_it_lacks(toks, results[0].entry_id, qtypes)
+            if lacking:
+                decision = "clarify"  # the entry may still help ("is it worth the cost"), but not as the answer
         subject = self.closer_out_of_scope(qtext, numbers, results[0].fuzzy, self.position[results[0].entry_id])
         if subject is not None:
             decision = "unanswered"
-        return Match(decision, tuple(results), norm, out_of_scope=subject)
+        return Match(decision, tuple(results), norm, out_of_scope=subject, lacking=lacking)
 
     def _naming(self, results: list[Candidate], places: list[str]) -> list[Candidate]:
         """When some candidate names a locality the question is about, the others scaled by
@@ -423,7 +427,7 @@ class Matcher:
         holds = None if entry_idx is None else (lambda key: self._holds(key, entry_idx))
         return self.out_of_scope.closer(qtext, numbers, entry_fuzzy, holds)
 
-    def asks_what_it_lacks(self, toks: list[str], entry_id: str, qtypes: frozenset[str] | None = None) -> bool:
+    def asks_what_it_lacks(self, toks: list[str], entry_id: str, qtypes: frozenset[str] | None = None) -> str | None:
         """Whether the question asks a kind of fact the entry cannot tell: see ``EntryFacts.lacks``."""
         idx = self.position[entry_id]
         if qtypes is None:

@@ -166,3 +166,9 @@ async def test_two_decisions_compared_side_by_side_with_both_sources(service):
     assert r.kind == "answer" and r.meta["compare"] == (546, 2025)
     assert "14.7.2013" in r.text and "23.9.2014" in r.text and "כ-2 מיליארד" in r.text
     assert r.text.count(texts.SOURCE) == 2
+
+
+async def test_a_fact_the_entry_lacks_is_said_so_with_the_entry_and_queued(service):
+    r = await service.handle(Question("מתי משלמים על הטיסות של המשלחת?", user_id="7"))
+    assert r.kind == "unanswered" and r.meta.get("lacking") == "date" and r.logged
+    assert r.options and r.options[0].entry_id and r.options[0].label in r.text
