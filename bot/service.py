@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from knowledge.engine import Engine, Snapshot
 from knowledge.hebrew import is_stop, normalize
-from knowledge.intents import read_intent
+from knowledge.gazetteer import asked_about
+from knowledge.intents import asks_which_concern, read_intent
 from knowledge.matcher import Match
 from knowledge.schema import Entry
 
@@ -230,7 +231,7 @@ class AnswerService:
         known = {d.decision.number: d for d in snap.kb.decisions() if d.decision}
         intent = read_intent(text, norm, known)
         if intent is None:
-            return None
+            return self._place_reply(text, norm, snap)
         meta: dict[str, object] = {"intent": intent.kind, "queue": False}
         choices = self.decisions(snap).options
         if intent.kind == "filler":
@@ -249,6 +250,32 @@ class AnswerService:
                      meta={"intent": "compare", "compare": (a, b)},
                      options=tuple(Option(o.label, target=o.target) for o in choices
                                    if o.target in (f"decision:{a}", f"decision:{b}")))
+
+    def _place_reply(self, text: str, norm: str, snap: Snapshot) -> Reply | None:
+        """"Which decisions / clauses concern <town>?": every decision entry that names the town
+        (every entry, when none of them is a decision's), each with its citation. The first is the
+        reply's entry (feedback goes to it). None when the question is not of that form or names
+        no locality the base knows."""
+        if not asks_which_concern(norm):
+            return None
+        gaz = snap.matcher.gazetteer
+        places = [p for p in asked_about(text) if gaz.knows(p)]
+        if len(places) != 1:
+            return None
+        ids = [snap.matcher.ids[i] for i in sorted(gaz.entries[places[0]])]
+        entries = [snap.kb.entries[i] for i in ids]
+        # By decision; within one, its clause or localities entry first (the one that names towns).
+        decisions = sorted((e for e in entries if e.decision_number),
+                           key=lambda e: (e.decision_number or 0, not (e.clause or "יישוב" in e.title), e.id))
+        chosen = decisions or entries
+        lines = [texts.PLACE_LIST.format(place=places[0])]
+        for e in chosen[:8]:
+            cite = Citation(e.source.name, None, e.source.as_of, e.decision_number, e.decision_date, e.clause)
+            lines.append(f"• {e.title} ({texts.citation_parts(cite)[0] or texts.citation_parts(cite)[1]})")
+        first = chosen[0]
+        return Reply("answer", "\n".join(lines), title=texts.PLACE_LIST_TITLE.format(place=places[0]),
+                     entry_id=first.id, score=1.0, meta={"intent": "place", "place": places[0]},
+                     options=tuple(Option(e.title, entry_id=e.id) for e in chosen[:MAX_OPTIONS]))
 
     @staticmethod
     def _lacking_reply(match: Match, snap: Snapshot) -> Reply:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Collection, Literal
 
-from .hebrew import is_stop, normalize, variants
+from .hebrew import is_stop, normalize, question_types, variants
 
 IntentKind = Literal["number", "filler", "decision-without-number", "compare"]
 
@@ -122,3 +122,24 @@ def read_intent(text: str, norm: str, known_decisions: Collection[int]) -> Inten
     if is_decision_without_number(norm):
         return Intent("decision-without-number")
     return None
+
+
+# "Which decisions / clauses concern <town>?": a question word of choice and a decision or clause
+# word, or "מה יש ל<town>" / "מה <town> מקבלת".
+_WHICH = frozenset(normalize(w) for w in ("איזה", "אילו", "איזו", "באיזה", "באילו", "באיזו", "לאיזה", "לאילו"))
+_CONCERN_NOUNS = frozenset({"החלטה", "החלטות", "החלטת", "סעיפ", "סעיפימ", "סעיף"})
+_GETS = frozenset(normalize(w) for w in ("יש", "מקבלת", "מקבל", "מקבלים", "נוגע", "נוגעת", "נוגעות", "שייכת",
+                                         "שייך", "קשורה", "קשור", "זכאית", "זכאי"))
+
+
+def asks_which_concern(norm: str) -> bool:
+    """Whether a question asks which decisions or clauses concern a place ("אילו החלטות נוגעות
+    לדימונה", "מה יש לירוחם בהחלטות"), rather than one fact about it. The place itself is read by
+    the gazetteer."""
+    toks = norm.split()
+    if any(t.isdigit() for t in toks):
+        return False
+    keys = [_keys(t) for t in toks]
+    which = any(t in _WHICH and n + 1 < len(toks) and keys[n + 1] & _CONCERN_NOUNS for n, t in enumerate(toks))
+    gets = any(t in _GETS for t in toks) and any(k & _CONCERN_NOUNS for k in keys)
+    return which or (gets and not question_types(norm) - {"what-is"})

@@ -172,3 +172,9 @@ async def test_a_fact_the_entry_lacks_is_said_so_with_the_entry_and_queued(servi
     r = await service.handle(Question("מתי משלמים על הטיסות של המשלחת?", user_id="7"))
     assert r.kind == "unanswered" and r.meta.get("lacking") == "date" and r.logged
     assert r.options and r.options[0].entry_id and r.options[0].label in r.text
+
+
+async def test_which_decisions_concern_a_town_lists_the_entries_that_name_it(service):
+    r = await service.handle(Question("אילו החלטות נוגעות לדימונה?"))
+    assert r.kind == "answer" and r.meta["place"] == "דימונה" and r.entry_id == "dec-546-localities"
+    assert "החלטה 546" in r.text

@@ -41,3 +41,14 @@ def test_read_intent_orders_the_kinds():
     assert _intent("40").kind == "number" and _intent("40").numbers == (40,)
     assert _intent("546 לעומת 2025").numbers == (546, 2025)
     assert _intent("מה התקציב של 546") is None
+
+
+def test_which_decisions_concern_a_place():
+    from knowledge.intents import asks_which_concern
+
+    assert asks_which_concern(normalize("אילו החלטות נוגעות לדימונה"))
+    assert asks_which_concern(normalize("מה יש לירוחם בהחלטות"))
+    assert asks_which_concern(normalize("שדרות איזו החלטה שייכת לה"))
+    assert not asks_which_concern(normalize("באיזה תאריך אישרו את ההחלטה לשדרות"))  # one fact
+    assert not asks_which_concern(normalize("באילו תחומים ההחלטה לשדרות פועלת"))
+    assert not asks_which_concern(normalize("מה יש לדימונה בהחלטה 546"))  # names its decision
