@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Iterator
 
 from knowledge.errors import KnowledgeError, RashutError
 from knowledge.hebrew import normalize
-from knowledge.loader import load_base
+from knowledge.loader import file_to_edit, knowledge_files, load_base
 from knowledge.schema import Entry, KnowledgeBase
+from knowledge.yaml_source import read_text
 
 from . import texts
 from .grouping import Group, find_group, grouped
@@ -139,9 +140,8 @@ def _resolve_files(root: Path, group: Group, entry_id: str) -> ResolveResult:
         result = ResolveResult(group.id, entry_id, entry.file, group.count, add, existing, claimed, too_long)
         if not add:
             return result
-        path = root / entry.file
-        original = path.read_bytes()
-        old = original.decode("utf-8")
+        path = file_to_edit(root, entry.file)  # through a link inside the folder, never out of it
+        old = read_source(path, entry.file)
         new = add_questions(old, entry_id, add)
         data = new.encode("utf-8")
         validate_staged(root, entry.file, data)
@@ -150,11 +150,33 @@ def _resolve_files(root: Path, group: Group, entry_id: str) -> ResolveResult:
                              unified_diff(old, new, entry.file))
 
 
+def read_source(path: Path, label: str) -> str:
+    """A knowledge file's text for editing, read with the loader's own checks (size cap, UTF-8,
+    control characters): the file validated a moment ago, but another editor may have saved since."""
+    text, problems = read_text(path, label)
+    if text is None:
+        raise KnowledgeError(problems)
+    return text
+
+
 def validate_staged(root: Path, rel: str, data: bytes) -> None:
-    """Validate the whole base with the edited file in a scratch copy (raises KnowledgeError)."""
+    """Validate the whole base with the edited file in a scratch copy (raises KnowledgeError).
+
+    The copy holds exactly the files the loader reads, as plain files under their labels. A copy
+    of the folder (``copytree``) would follow its links: ``loop -> .`` was copied until the system
+    refused (a raw ``shutil.Error``), a second way to a folder doubled its entries, and a link
+    leading outside brought outside files into the check.
+    """
+    files, problems = knowledge_files(root)
+    if problems:
+        raise KnowledgeError(problems)
     with tempfile.TemporaryDirectory(prefix="rashut-stage-") as tmp:
         stage = Path(tmp) / "kb"
-        shutil.copytree(root, stage, ignore=shutil.ignore_patterns(".*"))
+        stage.mkdir()
+        for label, path in files:
+            (stage / label).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, stage / label)
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
         (stage / rel).write_bytes(data)
         load_base(stage)
 
@@ -207,7 +229,7 @@ def _draft_file(root: Path, group: Group, draft: Path) -> DraftResult:
     add, _existing, claimed, _too_long = split_questions(group.questions(), None, kb)
     lines = _draft_lines(group, entry_id, add)
     if draft.exists():
-        old = draft.read_text(encoding="utf-8")
+        old = read_source(draft, str(draft))
         if f"id: {entry_id}\n" in old or f"id: {entry_id}\r\n" in old:
             raise CurationError(f"group #{group.id} is already drafted in {draft} (entry '{entry_id}')")
         new = append_entry(old, lines)

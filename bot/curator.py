@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Union
 from knowledge.errors import KnowledgeError
 
 from .curation import CurationError, EditError, ResolveResult, digest_text, dismiss_group, resolve_group
-from .grouping import Group, grouped
+from .grouping import Group, find_group, grouped, with_titles
 from .reloader import BaseInfo, KnowledgeReloader, ReloadResult
 from .scope_curation import ScopeResult, dismiss_out_of_scope
 from .storage import Stats, Storage
@@ -94,6 +94,13 @@ class CuratorService:
         if self.store is None:
             return []
         return await grouped(self.store, self.engine.snapshot)
+
+    async def group(self, group_id: int) -> Group | None:
+        """One open group by its number (None when it was handled meanwhile)."""
+        if self.store is None:
+            return None
+        found, _holder = await find_group(self.store, group_id)
+        return with_titles([found], self.engine.snapshot.kb)[0] if found is not None else None
 
     async def reload(self) -> ReloadResult:
         return await self.reloader.reload_now(notify=False)

@@ -3,15 +3,26 @@
 Tokens are passwords: httpx request logging (URLs carry the Telegram token) is turned down, and a
 filter on every root handler replaces each configured secret (and its URL-quoted form, and the
 secret half of a bot token) in any record that still carries it, arguments and tracebacks included.
+
+User data appears in logs only hashed or redacted, at every level: the chat libraries' own loggers
+(which at DEBUG print whole updates and payloads, names and phone numbers included) never go below
+INFO, and the same filter replaces anything shaped like a phone number or a long user id (9 to 15
+digits, with an optional +) by ``[number]``.
 """
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Iterable
 from urllib.parse import quote
 
 REDACTED = "[REDACTED]"
+NUMBER = "[number]"
+_LONG_NUMBER = re.compile(r"(?<![\d.])\+?\d{9,15}(?![\d.])")
+# Libraries that log user data (updates, payloads, recipients) at DEBUG: kept at INFO or above.
+CHATTY = ("telegram", "pywa", "pywa_async", "httpx", "httpcore", "aiosqlite", "apscheduler", "watchfiles",
+          "aiohttp.access", "asyncio")
 
 
 class RedactSecrets(logging.Filter):
@@ -32,7 +43,7 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for s in self.secrets:
             text = text.replace(s, REDACTED)
-        return text
+        return _LONG_NUMBER.sub(NUMBER, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -57,6 +68,10 @@ def install_log_guards(secrets: Iterable[str | None], level: str = "INFO") -> Re
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in CHATTY:
+        lib = logging.getLogger(name)
+        if lib.getEffectiveLevel() < logging.INFO:
+            lib.setLevel(logging.INFO)
     guard = RedactSecrets(secrets)
     for handler in root.handlers:
         handler.addFilter(guard)

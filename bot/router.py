@@ -155,7 +155,7 @@ class Router:
             found = s.entry(arg.split()[0]) if arg.strip() else None
             return found if found is not None else Welcome(caller.name)
         if name == "help":
-            return Reply("browse", texts.HELP, options=home_options())
+            return Reply("browse", texts.HELP_BY_CHANNEL.get(caller.channel, texts.HELP), options=home_options())
         if name == "decisions":
             return s.decisions()
         if name == "decision":

@@ -40,11 +40,14 @@ def configured(settings: Settings) -> list[str]:
     names = []
     if settings.telegram_token:
         names.append("telegram")
+    if settings.whatsapp:
+        names.append("whatsapp")
     return names
 
 
 def secrets(settings: Settings) -> list[str | None]:
-    return [settings.telegram_token, settings.webhook_secret, settings.hash_key]
+    return [settings.telegram_token, settings.webhook_secret, settings.hash_key, settings.whatsapp_token,
+            settings.whatsapp_app_secret, settings.whatsapp_verify_token]
 
 
 def run(settings: Settings, *, interactive: bool | None = None) -> int:
@@ -65,6 +68,10 @@ def _channels(runtime: Runtime) -> list[Channel]:
         from handlers.telegram.channel import TelegramChannel
 
         out.append(TelegramChannel(runtime))
+    if runtime.settings.whatsapp:
+        from handlers.whatsapp.channel import WhatsAppChannel
+
+        out.append(WhatsAppChannel(runtime))
     return out
 
 

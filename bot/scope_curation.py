@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from knowledge.hebrew import normalize
-from knowledge.loader import load_base
+from knowledge.loader import file_to_edit, load_base
 from knowledge.side_files import OUT_OF_SCOPE_FILE
 
-from .curation import CurationError, kb_lock, open_group, split_questions, validate_staged
+from .curation import CurationError, kb_lock, open_group, read_source, split_questions, validate_staged
 from .grouping import Group
 from .yaml_edit import add_questions, append_entry, block_item, unified_diff, write_validated
 
@@ -72,9 +72,9 @@ def _add_to_subject(root: Path, group: Group, subject: str) -> ScopeResult:
         result = ScopeResult(group.id, subject, group.count, add, existing, claimed, not known)
         if not add:
             return result
-        path = root / OUT_OF_SCOPE_FILE
+        path = file_to_edit(root, OUT_OF_SCOPE_FILE)  # through a link inside the folder, never out of it
         existed = path.exists()
-        old = path.read_text(encoding="utf-8") if existed else NEW_FILE
+        old = read_source(path, OUT_OF_SCOPE_FILE) if existed else NEW_FILE
         if known:
             new = add_questions(old, subject, add, within="subjects", key="subject")
         elif not existed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from knowledge.errors import SettingsError
 from knowledge.loader import BUNDLED_BASE
@@ -34,6 +34,21 @@ class Settings:
     digest_time: str = "08:00"  # daily digest to the curators' chat, Israel time
     watch_kb: bool = True
     log_level: str = "INFO"
+    # WhatsApp Cloud API (handlers/whatsapp); the channel runs when all four secrets are set
+    whatsapp_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "23.0"
+    whatsapp_webhook_listen: str = "127.0.0.1"
+    whatsapp_webhook_port: int = 8444
+    whatsapp_curators: frozenset[str] = frozenset()  # phone numbers, digits only (972...)
+    whatsapp_rate: float = 70.0  # messages per second the number may send (Meta's default tier: 80)
+
+    @property
+    def whatsapp(self) -> bool:
+        return bool(self.whatsapp_token)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -73,7 +88,9 @@ class Settings:
             raise SettingsError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
         if secret and not all(c.isalnum() or c in "_-" for c in secret):
             raise SettingsError("WEBHOOK_SECRET may contain only A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        wa = _whatsapp(get, integer)
         return cls(
+            **wa,
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_base_url=get("TELEGRAM_API_BASE_URL"),
             webhook_url=webhook_url,
@@ -93,3 +110,52 @@ class Settings:
 
     def is_curator(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.curator_ids
+
+    def is_whatsapp_curator(self, wa_id: str | None) -> bool:
+        return wa_id is not None and phone_digits(wa_id) in self.whatsapp_curators
+
+
+WHATSAPP_REQUIRED = ("WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
+
+
+def phone_digits(number: str) -> str:
+    """A phone number as WhatsApp writes it: digits only, international, no + or leading zeros."""
+    return "".join(ch for ch in number if ch.isdigit()).lstrip("0")
+
+
+def _whatsapp(get: Callable[[str], str | None], integer: Callable[[str, int | None], int | None]) -> dict[str, object]:
+    """The WhatsApp settings: all four secrets or none (a half-configured channel is an error)."""
+    given = {name: get(name) for name in WHATSAPP_REQUIRED}
+    missing = [name for name, value in given.items() if not value]
+    if len(missing) not in (0, len(WHATSAPP_REQUIRED)):
+        raise SettingsError(f"WhatsApp is half configured: {', '.join(missing)} missing (set all of "
+                            f"{', '.join(WHATSAPP_REQUIRED)}, or none)")
+    phone_id = given["WHATSAPP_PHONE_NUMBER_ID"]
+    if phone_id and not phone_id.isdigit():
+        raise SettingsError(f"WHATSAPP_PHONE_NUMBER_ID must be the numeric id Meta shows, got {phone_id!r}")
+    root = (get("WHATSAPP_API_BASE_URL") or "https://graph.facebook.com").rstrip("/")
+    if not root.startswith(("https://", "http://")):
+        raise SettingsError(f"WHATSAPP_API_BASE_URL must be an http(s) URL, got {root!r}")
+    version = (get("WHATSAPP_API_VERSION") or "23.0").lstrip("v")
+    try:
+        float(version)
+    except ValueError:
+        raise SettingsError(f"WHATSAPP_API_VERSION must look like 23.0, got {version!r}") from None
+    curators = set()
+    for part in (get("WHATSAPP_CURATORS") or "").replace(";", ",").split(","):
+        if part.strip():
+            digits = phone_digits(part)
+            if len(digits) < 8 or not all(c.isdigit() or c in "+-() " for c in part.strip()):
+                raise SettingsError(f"WHATSAPP_CURATORS must be comma-separated phone numbers (972...), got {part!r}")
+            curators.add(digits)
+    rate = get("WHATSAPP_MESSAGES_PER_SECOND")
+    try:
+        per_second = float(rate) if rate else 70.0
+    except ValueError:
+        raise SettingsError(f"WHATSAPP_MESSAGES_PER_SECOND must be a number, got {rate!r}") from None
+    return dict(whatsapp_rate=per_second, whatsapp_token=given["WHATSAPP_TOKEN"], whatsapp_phone_number_id=phone_id,
+                whatsapp_app_secret=given["WHATSAPP_APP_SECRET"], whatsapp_verify_token=given["WHATSAPP_VERIFY_TOKEN"],
+                whatsapp_api_base_url=root, whatsapp_api_version=version,
+                whatsapp_webhook_listen=get("WHATSAPP_WEBHOOK_LISTEN") or "127.0.0.1",
+                whatsapp_webhook_port=integer("WHATSAPP_WEBHOOK_PORT", 8444) or 8444,
+                whatsapp_curators=frozenset(curators))

@@ -176,6 +176,42 @@ CURATOR_OUT_OF_SCOPE_DONE = ("קבוצה #{group}: {added} שאלות נוספו
                              "בתור נסגרו. המאגר בגרסה {version}.")
 CURATOR_ACTION_FAILED_TOAST = "הפעולה לא בוצעה ⚠️"
 
+
+# WhatsApp adapter (handlers/whatsapp)
+WA_HELP = (
+    "איך משתמשים:\n"
+    "• פשוט כותבים שאלה, בלי צורך בניסוח מדויק.\n"
+    "• החלטות – רשימת ההחלטות, /decision 546 – החלטה אחת וסעיפיה\n"
+    "• תכניות – תכניות ושלביהן, משלחות – צ'קליסט לאירוח משלחת\n"
+    "• /search מילים – חיפוש חופשי · מספר – בחירה מהאפשרויות האחרונות\n"
+    "מקבוצת וואטסאפ: העבירו אליי את השאלה (Forward), והתשובה תגיע כאן."
+)
+WA_UNKNOWN_COMMAND = "אני לא מכיר את הפקודה הזאת. כתבו עזרה לרשימת האפשרויות, או פשוט שאלו שאלה במילים."
+WA_TEXT_ONLY = "אני קורא רק הודעות טקסט 🙂 כתבו את השאלה במילים, למשל: מה התקציב של החלטה 546?"
+WA_CHOOSE = "אפשר לבחור:"
+WA_LIST_BUTTON = "לבחירה"
+WA_OPTIONS_SECTION = "אפשרויות"
+WA_MORE = "עוד ⬅️"
+WA_RELATED_SECTION = "ראו גם"
+WA_FEEDBACK_SECTION = "משוב"
+WA_FEEDBACK_PROMPT = "האם התשובה עזרה?"
+WA_SLOW_SEND = "התשובה מתעכבת בגלל עומס – היא תגיע בעוד רגע."
+# Typed words that mean a command on WhatsApp and in the console (exactly the whole message)
+COMMAND_WORDS = {
+    "עזרה": "help", "תפריט": "help", "התחלה": "start",
+    "החלטות": "decisions", "החלטות ממשלה": "decisions",
+    "תכניות": "programmes", "תוכניות": "programmes",
+    "משלחות": "visits", "אירוח משלחות": "visits",
+}
+# Curators on WhatsApp
+WA_QUEUE_BUTTON = "קבוצות בתור"
+WA_GROUP_ROW = "#{id} · {count} שאלות"
+WA_GROUP_ATTACH = "📎 לפריט הקרוב"
+WA_GROUP_DISMISS = "🗑 סגירה"
+WA_GROUP_DETAIL = "קבוצה #{id}: {count} שאלות, {askers} שואלים.\n{examples}"
+# /help as each channel's users type commands (Telegram's is HELP)
+HELP_BY_CHANNEL = {"whatsapp": WA_HELP}
+
 # answer quality: replies to messages that are not a question of their own (knowledge.intents),
 # comparisons of two decisions, localities, and what the base knows and lacks
 FILLER_HELP = ("לא בטוח למה הכוונה. 🙂 כתבו את השאלה במילים, למשל: מה התקציב של החלטה 546? "

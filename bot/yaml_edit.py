@@ -12,6 +12,9 @@ data plus the new questions, or nothing is written.
 Writes are atomic (temp file in the same folder, fsync, ``os.replace``), so the hot reloader and
 a crash never see half a file; ``write_validated`` restores the original bytes if the base no
 longer validates after the write.
+
+Text is read back with the loader's own ``safe_load`` (its depth, alias and size limits), not
+``yaml.safe_load``: a user's question of 1,000 '[' is quoted instead of raising RecursionError.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from knowledge.errors import RashutError
+from knowledge.yaml_source import safe_load
 
 TEMP_SUFFIX = ".rashut-tmp"  # not .yaml: the knowledge watcher ignores our temp files
 
@@ -39,7 +43,7 @@ class EditError(RashutError):
 def _item(text: str, probe: str) -> str:
     """``text`` plain when YAML reads ``probe`` back as ``[text]``, else double-quoted."""
     try:
-        if yaml.safe_load(probe) == [text]:
+        if safe_load(probe) == [text]:
             return text
     except yaml.YAMLError:
         pass
@@ -174,8 +178,16 @@ def add_questions(text: str, entry_id: str, questions: Sequence[str], *, within:
     raise EditError(f"entry '{entry_id}': could not add questions without changing other content; add them by hand")
 
 
+def _load(text: str) -> Any:
+    """The data of ``text`` as the bot's loader reads it, or ``EditError``."""
+    try:
+        return safe_load(text)
+    except yaml.YAMLError as exc:
+        raise EditError(f"cannot read the file for editing: {exc}") from exc
+
+
 def _expected(text: str, index: int, questions: Sequence[str], within: str = "entries") -> Any:
-    data = copy.deepcopy(yaml.safe_load(text))
+    data = copy.deepcopy(_load(text))
     entry = data[within][index]
     entry["questions"] = list(entry.get("questions") or []) + list(questions)
     return data
@@ -183,7 +195,7 @@ def _expected(text: str, index: int, questions: Sequence[str], within: str = "en
 
 def _parses_to(text: str, expected: Any) -> bool:
     try:
-        return yaml.safe_load(text) == expected
+        return safe_load(text) == expected
     except yaml.YAMLError:
         return False
 
@@ -201,7 +213,7 @@ def append_entry(text: str, entry_lines: Sequence[str], within: str = "entries")
     end = _last_line(lines, seq.value[-1])
     new = [""] + [indent + line if line else "" for line in entry_lines]
     result = "".join(_insert_after(lines, end, new, _newline(text)))
-    before, after = yaml.safe_load(text), yaml.safe_load(result)
+    before, after = _load(text), _load(result)
     if after.get(within, [])[:-1] != before.get(within) or len(after[within]) != len(before[within]) + 1:
         raise EditError("appending the entry would change other content")
     return result

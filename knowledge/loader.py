@@ -6,6 +6,8 @@ and it reports every problem it finds rather than stopping at the first.
 """
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,82 @@ def _document(data: Any, file: str) -> tuple[Document | None, list[Problem], dic
     return doc, c.problems, lines
 
 
+def knowledge_files(root: Path) -> tuple[list[tuple[str, Path]], list[Problem]]:
+    """Every ``*.yaml``/``*.yml`` file of the base as (label relative to ``root``, path to read),
+    sorted, and the problems of the links that were refused.
+
+    A walk of our own, not ``rglob``, because links must be seen to be judged. A link, to a file or
+    a folder, that leads outside the knowledge folder is refused: its content is not the curators'
+    and must never be served. A folder link that stays inside is skipped: its files are read where
+    they really are, and a loop such as ``loop -> .`` ends there. A file link inside is read under
+    its own name (its target's real path is what gets opened). A dangling link is skipped, as
+    before: editors leave them as lock files (Emacs's ``.#visits.yaml``).
+    """
+    real_root = root.resolve()
+    files: list[tuple[str, Path]] = []
+    problems: list[Problem] = []
+
+    def unreadable(exc: OSError) -> None:  # os.walk would skip a folder it cannot list in silence
+        where = Path(exc.filename or root)
+        label = str(where.relative_to(root)) if where.is_relative_to(root) else str(where)
+        problems.append(Problem(f"folder cannot be read ({exc.strerror or exc})", file=label))
+
+    for here, dirnames, filenames in os.walk(root, onerror=unreadable):  # never descends into a link
+        dirnames.sort()
+        for name in dirnames:
+            path = Path(here, name)
+            if path.is_symlink():
+                _target, problem = _link_target(path, real_root, str(path.relative_to(root)), "folder link")
+                problems.extend([problem] if problem else [])
+        for name in sorted(filenames):
+            path = Path(here, name)
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            label = str(path.relative_to(root))
+            if not path.is_symlink():
+                if path.is_file():  # a FIFO or a device named *.yaml is not a knowledge file
+                    files.append((label, path))
+                continue
+            target, problem = _link_target(path, real_root, label, "link")
+            problems.extend([problem] if problem else [])
+            if target is not None and target.is_file():
+                files.append((label, target))
+    files.sort(key=lambda item: Path(item[0]))
+    return files, problems
+
+
+def _link_target(path: Path, real_root: Path, label: str, what: str) -> tuple[Path | None, Problem | None]:
+    """Where a link really leads, if it stays inside the folder; None when it leads nowhere."""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return None, None  # dangling
+    except (RuntimeError, OSError) as exc:  # Python 3.11 says RuntimeError for a loop, later ELOOP
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+            return None, Problem(f"is a {what} that leads back to itself (a link loop): remove it", file=label)
+        return None, None
+    if not target.is_relative_to(real_root):
+        return None, Problem(f"is a {what} to {target}, outside the knowledge folder: refused; copy the "
+                             "file(s) into the folder instead", file=label)
+    return target, None
+
+
+def file_to_edit(root: Path | str, label: str) -> Path:
+    """The real file behind ``label`` (a label of ``knowledge_files``), for the curators' edits.
+
+    Through a link inside the folder to its target: an atomic replace of the link itself would
+    cut it off from the file the curators keep. Never outside the folder (``KnowledgeError``).
+    A missing file (or a dangling link) is returned as is: the edit creates it.
+    """
+    path = Path(root) / label
+    if not path.is_symlink():
+        return path
+    target, problem = _link_target(path, Path(root).resolve(), label, "link")
+    if problem is not None:
+        raise KnowledgeError(problem)
+    return target if target is not None else path
+
+
 def load_base(root: Path | str | None = None) -> KnowledgeBase:
     """Load every ``*.yaml`` under ``root`` (default: the bundled base) and validate the whole.
 
@@ -102,25 +180,23 @@ def load_base(root: Path | str | None = None) -> KnowledgeBase:
     root = Path(root) if root is not None else BUNDLED_BASE
     if not root.is_dir():
         raise KnowledgeError(Problem("knowledge folder not found", file=str(root)))
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-    problems: list[Problem] = []
+    files, problems = knowledge_files(root)
     documents: list[Document] = []
     synonyms: tuple[tuple[str, ...], ...] = ()
     out_of_scope: tuple[OutOfScope, ...] = ()
     entry_lines: dict[str, tuple[str, int]] = {}
-    if not files:
+    if not files and not problems:
         problems.append(Problem("no .yaml files in the knowledge folder", file=str(root)))
-    for path in files:
-        label = str(path.relative_to(root))
+    for label, path in files:
         data, found = read_yaml(path, label)
         problems.extend(found)
         if data is None:
             continue
-        if path.name == SYNONYMS_FILE and path.parent == root:
+        if label == SYNONYMS_FILE:  # the side files sit at the top of the folder
             synonyms, found = read_synonyms(data, label)
             problems.extend(found)
             continue
-        if path.name == OUT_OF_SCOPE_FILE and path.parent == root:
+        if label == OUT_OF_SCOPE_FILE:
             out_of_scope, found = read_out_of_scope(data, label)
             problems.extend(found)
             continue

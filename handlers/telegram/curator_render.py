@@ -3,16 +3,15 @@ reload errors, statistics and action results (HTML, every dynamic string escaped
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
 from typing import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
+from bot import targets, texts
 from bot.curator import Attached
 from bot.grouping import Group
 from bot.reloader import BaseInfo
+from bot.shorten import shorten
 from bot.storage import Stats
 from knowledge.errors import KnowledgeError
 
@@ -26,8 +25,6 @@ QUESTION_PREVIEW = 200
 BUTTON_TITLE = 28  # characters of the entry title on a 📎 button
 RELOAD_ERRORS_SHOWN = 40
 ERROR_TEXT_CHARS = 3000  # an action's error text in the chat (the full text is in the log)
-_ATTACH_RE = re.compile(r"^cr:(\d{1,18}):([^:\s]+)$")
-_DISMISS_RE = re.compile(r"^cd:(\d{1,18})$")
 
 
 def render_reload_error(errors: KnowledgeError | str, limit: int = MAX_MESSAGE) -> str:
@@ -66,7 +63,7 @@ def render_stats(stats: Stats) -> str:
 # ---------------------------------------------------------------------- the grouped queue
 def cb_attach(group_id: int, entry_id: str) -> str | None:
     """``cr:<group>:<entry>``, or None when it would not fit Telegram's 64 bytes (no button then)."""
-    data = f"cr:{group_id}:{entry_id}"
+    data = targets.attach(group_id, entry_id)
     if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
         log.warning("attach button for group %s dropped: callback data over %d bytes", group_id,
                     MAX_CALLBACK_BYTES)
@@ -75,31 +72,17 @@ def cb_attach(group_id: int, entry_id: str) -> str | None:
 
 
 def cb_dismiss(group_id: int) -> str:
-    return f"cd:{group_id}"
+    return targets.dismiss(group_id)
 
 
-@dataclass(frozen=True, slots=True)
-class CuratorPress:
-    """A parsed curator button: ``attach`` a group to an entry, or ``dismiss`` it."""
-
-    action: str  # "attach" | "dismiss"
-    group_id: int
-    entry_id: str | None = None
-
-
-def parse_curator_callback(data: str | None) -> CuratorPress | None:
+def parse_curator_callback(data: str | None) -> targets.CuratorPress | None:
     if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
         return None
-    if found := _ATTACH_RE.match(data):
-        return CuratorPress("attach", int(found.group(1)), found.group(2))
-    if found := _DISMISS_RE.match(data):
-        return CuratorPress("dismiss", int(found.group(1)))
-    return None
+    return targets.parse_curator(data)
 
 
 def _short(text: str, size: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= size else text[: size - 1] + "…"
+    return shorten(text, size)
 
 
 def group_buttons(group: Group) -> list[InlineKeyboardButton]:

@@ -21,9 +21,10 @@ from typing import Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
+from bot import targets, texts
 from bot.replies import Citation, Option, Reply
 from bot.router import Outcome, Unknown, Welcome, home_options
+from bot.shorten import shorten
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,7 @@ def tg_len(text: str) -> int:
 
 
 # ---------------------------------------------------------------------- callback data
-@dataclass(frozen=True, slots=True)
-class Callback:
-    """A parsed button press."""
-
-    kind: str  # "e" entry, "t" browse target, "v" vote
-    ref: str  # entry id or target
-    vote: int = 0
+Callback = targets.Press  # a parsed button press (the same compact targets as every channel's buttons)
 
 
 def _fits(data: str) -> str | None:
@@ -72,44 +67,33 @@ def _fits(data: str) -> str | None:
 
 
 def cb_entry(entry_id: str) -> str | None:
-    return _fits(f"e:{entry_id}")
+    return _fits(targets.entry(entry_id))
 
 
 def cb_target(target: str) -> str | None:
-    return _fits(f"t:{target}")
+    return _fits(targets.target(target))
 
 
 def cb_vote(vote: int, entry_id: str) -> str | None:
-    return _fits(f"v:{1 if vote > 0 else -1}:{entry_id}")
+    return _fits(targets.vote(vote, entry_id))
 
 
 def cb_option(option: Option) -> str | None:
-    if option.entry_id:
-        return cb_entry(option.entry_id)
-    if option.target:
-        return cb_target(option.target)
-    return None
+    data = targets.of_option(option)
+    return _fits(data) if data else None
 
 
 def parse_callback(data: str | None) -> Callback | None:
     """The press behind a callback datum, or None for anything we did not build."""
     if not data or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
         return None
-    kind, _, rest = data.partition(":")
-    if kind in ("e", "t") and rest:
-        return Callback(kind, rest)
-    if kind == "v":
-        vote, _, entry_id = rest.partition(":")
-        if vote in ("1", "-1") and entry_id:
-            return Callback("v", entry_id, int(vote))
-    return None
+    return targets.parse(data)
 
 
 # ---------------------------------------------------------------------- keyboards
 def label(text: str) -> str:
-    """Button labels are plain text (not parsed), only shortened."""
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_BUTTON_LABEL else text[: MAX_BUTTON_LABEL - 1] + "…"
+    """Button labels are plain text (not parsed), only shortened (on a word boundary)."""
+    return shorten(text, MAX_BUTTON_LABEL)
 
 
 def button(option: Option) -> InlineKeyboardButton | None:

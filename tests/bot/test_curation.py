@@ -288,3 +288,36 @@ def test_broken_base_still_shows_the_queue(env, capsys):
     assert run("unanswered", "list", "--grouped") == 0
     captured = capsys.readouterr()
     assert "knowledge base not loaded" in captured.err and "#1  4 question(s)" in captured.out
+
+
+# ---------------------------------------------------------------------- hardening: links in the edited folder
+def test_resolve_with_folder_links_and_a_loop_in_the_base(env, capsys):
+    """The staging copy holds what the loader reads: ``loop -> .`` is not copied 40 levels deep
+    (shutil.Error before) and a second way to a folder does not copy its entries twice."""
+    kb, _db = env
+    (kb / "loop").symlink_to(kb, target_is_directory=True)
+    (kb / "topics-again").symlink_to(kb / "topics", target_is_directory=True)
+    assert run("unanswered", "resolve", "1", "--entry", "visits-who-pays") == 0, capsys.readouterr().err
+    assert "4 queue row(s) marked resolved" in capsys.readouterr().out
+    assert all(q in (kb / "visits.yaml").read_text(encoding="utf-8") for q in FLIGHTS)
+
+
+def test_resolve_into_a_linked_file_edits_the_file_behind_the_link(env, capsys):
+    kb, _db = env
+    keep = kb / "store"
+    keep.mkdir()
+    (kb / "visits.yaml").rename(keep / "visits.txt")
+    (kb / "visits.yaml").symlink_to(Path("store") / "visits.txt")
+    assert run("unanswered", "resolve", "1", "--entry", "visits-who-pays") == 0, capsys.readouterr().err
+    assert (kb / "visits.yaml").is_symlink()  # not replaced by a copy of the file
+    assert all(q in (keep / "visits.txt").read_text(encoding="utf-8") for q in FLIGHTS)
+
+
+def test_resolve_refuses_a_link_that_now_leads_outside(env, capsys):
+    kb, _db = env
+    outside = kb.parent / "visits-outside.yaml"
+    (kb / "visits.yaml").rename(outside)
+    (kb / "visits.yaml").symlink_to(outside)
+    assert run("unanswered", "resolve", "1", "--entry", "visits-who-pays") == 1
+    assert "visits.yaml: is a link to" in capsys.readouterr().err
+    assert "מי מכסה כרטיסי טיסה לאורחים" not in outside.read_text(encoding="utf-8")

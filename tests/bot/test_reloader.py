@@ -17,6 +17,7 @@ from bot.replies import Question
 from bot.service import AnswerService
 from bot.store import SqliteStore as Store
 from knowledge.engine import Engine, Snapshot
+from tests.yaml_faults import FAULTS
 
 FIXTURE = Path(__file__).parent / "fixtures_curation" / "kb"
 NEW_QUESTION = "מי מכסה את כרטיסי הטיסה של האורחים"
@@ -166,6 +167,42 @@ async def test_callback_failure_does_not_stop_reloading(kb):
     (kb / "bad.yaml").unlink()
     assert (await reloader.reload_now()).ok
     assert len(calls) == 2 and engine.snapshot.version == 2 and reloader.failures == 1
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+async def test_a_hostile_file_fails_the_reload_with_a_problem_naming_it(kb, fault):
+    """Deep nesting, NUL, a billion laughs, a link out of the folder...: the reload fails like any
+    broken save (the old base serves, the curators get the file:line), never as a crash."""
+    engine, rec = Engine(kb), Recorder()
+    live = engine.snapshot
+    reloader = KnowledgeReloader(engine, on_success=rec.on_success, on_error=rec.on_error)
+    fault.write(kb)
+    t0 = time.perf_counter()
+    result = await reloader.reload_now()
+    assert time.perf_counter() - t0 < 5
+    assert not result.ok and engine.snapshot is live and rec.ok == []
+    assert rec.errors == [result.errors]  # the curators' notification carries the same text
+    first = result.errors.splitlines()[0]
+    where = f"{fault.file}:{fault.line}: " if fault.line else f"{fault.file}: "
+    assert first.startswith(where) and fault.needle in first, result.errors
+    assert "Error:" not in result.errors  # not "kb: RecursionError: maximum recursion depth exceeded"
+    assert engine.snapshot.kb.entry("leaked-1") is None
+
+
+async def test_the_watcher_and_reload_live_with_folder_links_and_loops(kb):
+    """``loop -> .`` and ``topics/up -> ..`` inside the folder: the watcher starts, sees a save and
+    reloads (no hang, nothing loaded twice)."""
+    (kb / "loop").symlink_to(kb, target_is_directory=True)
+    (kb / "topics" / "up").symlink_to("..", target_is_directory=True)
+    engine, rec = Engine(kb), Recorder()
+    reloader = KnowledgeReloader(engine, on_success=rec.on_success, on_error=rec.on_error,
+                                 debounce_ms=500, step_ms=100, rust_timeout_ms=200)
+    async with reloader:
+        await reloader.wait_ready()
+        add_question(kb)
+        await until(lambda: rec.ok)
+    assert rec.errors == [] and len(rec.ok[-1].kb) == len(engine.snapshot.kb)
+    assert NEW_QUESTION in engine.snapshot.kb.entry("visits-who-pays").questions
 
 
 async def test_stop_is_prompt_and_idempotent(kb):

@@ -1,9 +1,10 @@
 """``rashut unanswered dismiss GROUP --subject ...``: the group's questions become out-of-scope examples."""
 import asyncio
+from pathlib import Path
 
 import pytest
 import yaml
-from test_curation import OTHER, PARKING, _rows, env, run  # noqa: F401 - env is a fixture
+from tests.bot.test_curation import OTHER, PARKING, _rows, env, run  # noqa: F401 - env is a fixture
 
 from bot import texts
 from bot.replies import Question
@@ -63,3 +64,14 @@ def test_dismiss_without_subject_edits_nothing(env, capsys):
     kb, _db = env
     assert run("unanswered", "dismiss", "7") == 0
     assert not (kb / "out_of_scope.yaml").exists()
+
+
+def test_dismiss_into_a_linked_out_of_scope_file_edits_the_file_behind_the_link(env, capsys):
+    kb, _db = env
+    (kb / "shared").mkdir()
+    (kb / "shared" / "scope.txt").write_text("schema: 1\nsubjects:\n  - subject: בחירות\n    questions:\n"
+                                             "      - מתי הבחירות לראשות העיר\n", encoding="utf-8")
+    (kb / "out_of_scope.yaml").symlink_to(Path("shared") / "scope.txt")
+    assert run("unanswered", "dismiss", "5", "--subject", "חניה ותווי נכה") == 0, capsys.readouterr().err
+    assert (kb / "out_of_scope.yaml").is_symlink()
+    assert {s.subject for s in load_base(kb).out_of_scope} == {"בחירות", "חניה ותווי נכה"}

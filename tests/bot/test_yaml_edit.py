@@ -150,3 +150,11 @@ def test_write_atomic_keeps_permissions(tmp_path):
     path.chmod(0o640)
     write_atomic(path, b"x: 2\n")
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("text", ["[" * 1000, "{a: " * 500, "a\x00b", "*alias", "&anchor x"])
+def test_scalars_that_would_trip_the_yaml_reader_still_round_trip(text):
+    """A user's question (or a subject a curator types) goes through the loader's own limits, so
+    1,000 '[' are quoted, not a RecursionError."""
+    assert yaml.safe_load(f"- {block_item(text)}") == [text]
+    assert yaml.safe_load(f"[{flow_item(text)}]") == [text]

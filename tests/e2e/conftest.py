@@ -26,16 +26,19 @@ if str(REPO) not in sys.path:  # `tests.botapi` is imported by its full name fro
     sys.path.insert(0, str(REPO))
 
 from tests.botapi.server import BotApiEmulator  # noqa: E402
+from tests.graphapi.server import DEFAULT_TOKEN as WA_TOKEN, GraphApiEmulator  # noqa: E402
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz012345"  # fake; only the emulator accepts it
 CURATOR_ID = 777000111
 WEBHOOK_SECRET = "e2e-Webhook_Secret-0123456789"
+WA_VERIFY_TOKEN = "e2e-verify-token-5f1c"
+WA_CURATOR = "972500000777"
 STARTUP_TIMEOUT = 60.0  # a cold interpreter importing PTB and building the index on 2 busy cores
 WAIT = 15.0  # generous upper bound for one round trip; tests return as soon as it happened
 
 # Variables a developer's shell might carry that must not leak into the bot under test.
-_SCRUB_PREFIXES = ("TELEGRAM_", "WEBHOOK_", "RASHUT_", "CURATOR_", "UNANSWERED_", "DIGEST_", "LOG_LEVEL",
+_SCRUB_PREFIXES = ("TELEGRAM_", "WEBHOOK_", "RASHUT_", "CURATOR_", "UNANSWERED_", "DIGEST_", "LOG_LEVEL", "WHATSAPP_",
                    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
@@ -93,18 +96,30 @@ class BotProcess:
             con.close()
 
 
-def start_bot(emu: BotApiEmulator, workdir: Path, **extra_env: str) -> BotProcess:
+def telegram_env(emu: BotApiEmulator) -> dict[str, str]:
+    return {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": emu.base_url, "TELEGRAM_POLL_TIMEOUT": "1",
+            "CURATOR_IDS": str(CURATOR_ID)}
+
+
+def whatsapp_env(emu: "GraphApiEmulator", port: int) -> dict[str, str]:
+    return {"WHATSAPP_TOKEN": WA_TOKEN, "WHATSAPP_PHONE_NUMBER_ID": emu.phone_number_id,
+            "WHATSAPP_APP_SECRET": emu.app_secret, "WHATSAPP_VERIFY_TOKEN": WA_VERIFY_TOKEN,
+            "WHATSAPP_API_BASE_URL": emu.url, "WHATSAPP_WEBHOOK_LISTEN": "127.0.0.1",
+            "WHATSAPP_WEBHOOK_PORT": str(port), "WHATSAPP_CURATORS": WA_CURATOR}
+
+
+def start_bot(emu: BotApiEmulator | None, workdir: Path, *, channels: dict[str, str] | None = None,
+              **extra_env: str) -> BotProcess:
+    """``rashut run`` on a copy of the fixture base; Telegram against ``emu`` unless ``channels``
+    gives the channel settings instead."""
     kb = workdir / "kb"
     shutil.copytree(FIXTURE_KB, kb)
     db = workdir / "rashut.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES)}
+    env.update(channels if channels is not None else telegram_env(emu))  # type: ignore[arg-type]
     env.update({
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": emu.base_url,
-        "TELEGRAM_POLL_TIMEOUT": "1",
         "RASHUT_KB": str(kb),
         "RASHUT_DB": str(db),
-        "CURATOR_IDS": str(CURATOR_ID),
         "RASHUT_HASH_KEY": "test",
         "RASHUT_WATCH_KB": "0",
         "XDG_DATA_HOME": str(workdir / "xdg"),
@@ -192,3 +207,25 @@ def webhook_bot(emulator: BotApiEmulator, tmp_path_factory: pytest.TempPathFacto
     finally:
         stop_and_audit(bot, TOKEN, WEBHOOK_SECRET)
 
+
+
+@pytest.fixture(scope="module")
+def graph() -> Iterator[GraphApiEmulator]:
+    """The strict Graph API emulator, delivering to the WhatsApp bot's webhook port."""
+    port = free_port()
+    with GraphApiEmulator(webhook_url=f"http://127.0.0.1:{port}/whatsapp").running() as emu:
+        emu.bot_port = port  # type: ignore[attr-defined]
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def whatsapp_bot(graph: GraphApiEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
+    """``rashut run`` with only the WhatsApp settings: its webhook server on a free loopback port."""
+    port = graph.bot_port  # type: ignore[attr-defined]
+    bot = start_bot(None, tmp_path_factory.mktemp("whatsapp-bot"), channels=whatsapp_env(graph, port),
+                    LOG_LEVEL="DEBUG")
+    try:
+        wait_until(lambda: port_open(port), bot, STARTUP_TIMEOUT, f"the webhook server on port {port}")
+        yield bot
+    finally:
+        stop_and_audit(bot, WA_TOKEN, graph.app_secret, WA_VERIFY_TOKEN)

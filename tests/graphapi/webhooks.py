@@ -237,6 +237,18 @@ class WebhookMixin:
         assert d is not None
         return d
 
+    async def across(self, coro: Any) -> Any:
+        """Await a coroutine of the emulator's (``deliver``, ``verify``) from another thread's event
+        loop: it runs in the emulator's own loop, where its HTTP session lives."""
+        assert self._loop is not None, "the emulator is not running"
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
     def push(self, envelope: dict[str, Any], **options: Any) -> list[str]:
         """Deliver in the background (from any thread); returns the envelope's wamids at once."""
         if self._loop is None or self._runner is None:

@@ -1,2 +1,2 @@
 """Fixtures of the Telegram adapter tests; the harness itself lives in ``tg_harness``."""
-from tg_harness import app, channel, engine, kb_dir, recorder, runtime, service, store, tg  # noqa: F401 - pytest fixtures
+from tests.handlers.telegram.tg_harness import app, channel, engine, kb_dir, recorder, runtime, service, store, tg  # noqa: F401 - pytest fixtures

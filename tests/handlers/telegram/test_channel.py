@@ -9,7 +9,7 @@ from bot.run import secrets
 from bot.runtime import Runtime
 from handlers.telegram.channel import TelegramChannel
 from handlers.webserver import WebServers
-from tg_harness import TOKEN, RecordingRequest, make_settings
+from tests.handlers.telegram.tg_harness import TOKEN, RecordingRequest, make_settings
 
 
 async def _started(settings, *, connect: bool = True) -> tuple[Runtime, TelegramChannel, RecordingRequest,

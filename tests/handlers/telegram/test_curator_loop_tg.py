@@ -23,7 +23,7 @@ from handlers.telegram.curator import TelegramNotifier, without_group
 from handlers.telegram.curator_render import cb_attach, group_buttons, parse_curator_callback
 from handlers.telegram.render import MAX_CALLBACK_BYTES, MAX_MESSAGE, render_text
 from knowledge.errors import SettingsError
-from tg_harness import (BOT_USER, CURATOR_ID, FIXTURES, GROUP_ID, USER_ID, Harness, RecordingRequest, buttons,
+from tests.handlers.telegram.tg_harness import (BOT_USER, CURATOR_ID, FIXTURES, GROUP_ID, USER_ID, Harness, RecordingRequest, buttons,
                         harness_for, make_settings, open_channel)
 
 FLIGHTS = ("מי משלם על הטיסות של המשלחת", "מי מכסה טיסות של משלחת", "מי משלם את הטיסות למשלחת")

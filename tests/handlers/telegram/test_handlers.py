@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot import texts
 from handlers.telegram.app import CURATOR_COMMANDS, setup_bot
-from tg_harness import BOT_USER, BOT_USERNAME, CURATOR_ID, FIXTURES, GROUP_ID, USER_ID, Harness, buttons
+from tests.handlers.telegram.tg_harness import BOT_USER, BOT_USERNAME, CURATOR_ID, FIXTURES, GROUP_ID, USER_ID, Harness, buttons
 
 
 async def test_private_answer_has_citation_related_and_votes(tg: Harness) -> None:
@@ -337,7 +337,7 @@ async def test_long_answer_is_split_into_several_messages(tg: Harness) -> None:
 
 async def test_store_none_still_answers(tmp_path: Path, kb_dir: Path) -> None:
     """Without a store (e.g. a read-only demo), answers work and duplicates are caught in memory."""
-    from tg_harness import harness_for, make_settings
+    from tests.handlers.telegram.tg_harness import harness_for, make_settings
 
     async with harness_for(make_settings(kb_dir, tmp_path / "x.db"), None) as h:
         rec = h.request

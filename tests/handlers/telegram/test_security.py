@@ -17,7 +17,7 @@ from bot.store import SqliteStore as Store
 from bot.logs import REDACTED, RedactSecrets, install_log_guards
 from handlers.telegram.channel import poll_timeout, webhook_path
 from knowledge.errors import SettingsError
-from tg_harness import (BOT_USER, CURATOR_ID, GROUP_ID, TOKEN, USER_ID, Harness, all_callback_data, harness_for,
+from tests.handlers.telegram.tg_harness import (BOT_USER, CURATOR_ID, GROUP_ID, TOKEN, USER_ID, Harness, all_callback_data, harness_for,
                         make_settings)
 
 INJECTION = "<b>x</b> &amp; \u202e"
