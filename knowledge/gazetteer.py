@@ -119,13 +119,18 @@ def asked_about(text: str) -> list[str]:
 
 
 class Gazetteer:
-    """The localities one base knows: for each, the indices of the entries that name it."""
+    """The localities one base knows: for each, the indices of the entries that name it. Built from
+    each entry's normalised title, answer and keywords (the matcher passes the words it already
+    normalised for its index, so a large base is not normalised twice)."""
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    def __init__(self, texts: Iterable[str] = ()) -> None:
         self.entries: dict[str, set[int]] = {}
         for idx, text in enumerate(texts):
-            for name in named_in(normalize(text).split()):
-                self.entries.setdefault(name, set()).add(idx)
+            self.add(idx, normalize(text).split())
+
+    def add(self, idx: int, toks: list[str]) -> None:
+        for name in named_in(toks):
+            self.entries.setdefault(name, set()).add(idx)
 
     def knows(self, name: str) -> bool:
         return name in self.entries

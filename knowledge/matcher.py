@@ -94,7 +94,6 @@ class Matcher:
         self.position = {entry_id: n for n, entry_id in enumerate(self.ids)}
         self._build(kb.entries.values())
         self.out_of_scope = OutOfScopeExamples(kb.out_of_scope, self.thresholds)
-        self.gazetteer = Gazetteer(f"{e.title} {e.answer} {' '.join(e.keywords)}" for e in kb.entries.values())
 
     # ---------------------------------------------------------------- index
     def _entry_fields(self, e: Entry) -> list[tuple[str, float]]:
@@ -123,6 +122,7 @@ class Matcher:
         self.decision_of: list[int | None] = []
         self.asks: list[frozenset[str] | None] = []
         self.facts = EntryFacts()
+        self.gazetteer = Gazetteer()  # localities named by each entry's title, keywords and answer
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -133,6 +133,8 @@ class Matcher:
                 norm = normalize(text)
                 toks = norm.split()
                 all_tokens.extend(toks)
+                if n in (0, 2, 3):  # title, keywords, answer (and checklist): what the entry names
+                    self.gazetteer.add(idx, toks)
                 keys_here: list[str] = []
                 for tok in toks:
                     if tok.isdigit():
@@ -402,11 +404,12 @@ class Matcher:
         1 - PLACE_PENALTY: a question about Dimona is answered by an entry that names Dimona, not by
         one that shares another word with it; but "the Sderot decision's budget" still finds the
         budget entry, which names the decision, not the town."""
-        named: set[int] = set().union(*(self.gazetteer.entries[p] for p in places))
-        if not any(self.position[c.entry_id] in named for c in results):
+        sets = [self.gazetteer.entries[p] for p in places]  # no union: a common town names thousands
+        names = [any(self.position[c.entry_id] in s for s in sets) for c in results]
+        if not any(names):
             return results
-        return [c if self.position[c.entry_id] in named else replace(c, score=round(c.score * (1 - PLACE_PENALTY), 4))
-                for c in results]
+        return [c if named else replace(c, score=round(c.score * (1 - PLACE_PENALTY), 4))
+                for c, named in zip(results, names)]
 
     def _at(self, key: str, idx: int) -> int | None:
         """Where entry ``idx`` sits in ``key``'s posting, or None if the entry lacks the word."""
