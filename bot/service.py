@@ -14,13 +14,10 @@ from typing import Any, Literal
 
 from knowledge.engine import Engine, Snapshot
 from knowledge.hebrew import is_stop, normalize
-from knowledge.gazetteer import asked_about
-from knowledge.intents import asks_which_concern, read_intent
 from knowledge.matcher import Match
 from knowledge.schema import Entry
 
-from . import texts
-from .compare import compare_text
+from . import quality, texts
 from .replies import Citation, Option, Question, Reply
 from .settings import DEFAULT_HASH_KEY
 from .storage import Storage, hash_user
@@ -112,7 +109,7 @@ class AnswerService:
         """The reply for a text, without side effects (used by handle, ask and the benchmarks)."""
         snap = snap or self.engine.snapshot
         norm = normalize(text[:4000])
-        intent = self._intent_reply(text, norm, snap)  # answer quality: not a question of its own
+        intent = quality.intent_reply(self, text, norm, snap)  # answer quality: not a question of its own
         if intent is not None:
             return intent, None
         small = _smalltalk(text, norm)
@@ -130,7 +127,7 @@ class AnswerService:
             return Reply("unanswered", texts.OUT_OF_SCOPE.format(subject=match.out_of_scope),
                          score=match.best.score if match.best else 0.0), match
         if match.lacking and match.best:  # answer quality: say what the base has, and what it lacks
-            return self._lacking_reply(match, snap), match
+            return quality.lacking_reply(match, snap), match
         if match.decision == "clarify" and options:
             return Reply("clarify", texts.CLARIFY, options=options,
                          score=match.best.score if match.best else 0.0), match
@@ -220,74 +217,6 @@ class AnswerService:
                         if r in snap.kb.entries)
         return Reply("answer", entry.answer, title=entry.title, entry_id=entry.id, score=score,
                      citation=citation, options=related, checklist=entry.checklist)
-
-    # ------------------------------------------------------------------ answer quality
-    def _intent_reply(self, text: str, norm: str, snap: Snapshot) -> Reply | None:
-        """The reply, without conversation context, to a message that is not a question of its own
-        (knowledge.intents): a filler offers help, a bare known decision number opens that decision,
-        any other bare number or a decision question without a number asks which decision, and two
-        decisions compared are laid out side by side. None for a question for the matcher. Fillers,
-        numbers and which-decision replies are not queued for the curators (meta["queue"])."""
-        known = {d.decision.number: d for d in snap.kb.decisions() if d.decision}
-        intent = read_intent(text, norm, known)
-        if intent is None:
-            return self._place_reply(text, norm, snap)
-        meta: dict[str, object] = {"intent": intent.kind, "queue": False}
-        choices = self.decisions(snap).options
-        if intent.kind == "filler":
-            return Reply("unanswered", texts.FILLER_HELP, meta=meta)
-        if intent.kind == "number":
-            number = intent.numbers[0]
-            doc = known.get(number)
-            if doc is not None and doc.entries:
-                reply = self._entry_reply(doc.entries[0], snap, 1.0)
-                return replace(reply, meta={"intent": "number"})
-            return Reply("clarify", texts.BARE_NUMBER.format(number=number), options=choices, meta=meta)
-        if intent.kind == "decision-without-number":
-            return Reply("clarify", texts.WHICH_DECISION, options=choices, meta=meta)
-        a, b = intent.numbers
-        return Reply("answer", compare_text(known[a], known[b]), title=texts.COMPARE_TITLE.format(a=a, b=b),
-                     meta={"intent": "compare", "compare": (a, b)},
-                     options=tuple(Option(o.label, target=o.target) for o in choices
-                                   if o.target in (f"decision:{a}", f"decision:{b}")))
-
-    def _place_reply(self, text: str, norm: str, snap: Snapshot) -> Reply | None:
-        """"Which decisions / clauses concern <town>?": every decision entry that names the town
-        (every entry, when none of them is a decision's), each with its citation. The first is the
-        reply's entry (feedback goes to it). None when the question is not of that form or names
-        no locality the base knows."""
-        if not asks_which_concern(norm):
-            return None
-        gaz = snap.matcher.gazetteer
-        places = [p for p in asked_about(text) if gaz.knows(p)]
-        if len(places) != 1:
-            return None
-        ids = [snap.matcher.ids[i] for i in sorted(gaz.entries[places[0]])]
-        entries = [snap.kb.entries[i] for i in ids]
-        # By decision; within one, its clause or localities entry first (the one that names towns).
-        decisions = sorted((e for e in entries if e.decision_number),
-                           key=lambda e: (e.decision_number or 0, not (e.clause or "יישוב" in e.title), e.id))
-        chosen = decisions or entries
-        lines = [texts.PLACE_LIST.format(place=places[0])]
-        for e in chosen[:8]:
-            cite = Citation(e.source.name, None, e.source.as_of, e.decision_number, e.decision_date, e.clause)
-            lines.append(f"• {e.title} ({texts.citation_parts(cite)[0] or texts.citation_parts(cite)[1]})")
-        first = chosen[0]
-        return Reply("answer", "\n".join(lines), title=texts.PLACE_LIST_TITLE.format(place=places[0]),
-                     entry_id=first.id, score=1.0, meta={"intent": "place", "place": places[0]},
-                     options=tuple(Option(e.title, entry_id=e.id) for e in chosen[:MAX_OPTIONS]))
-
-    @staticmethod
-    def _lacking_reply(match: Match, snap: Snapshot) -> Reply:
-        """The best entry is about the question's subject but does not hold the kind of fact asked
-        (a sum, a date, today's state, what was carried out, who holds a post, contact details):
-        an honest unanswered reply that names what the base has, with that entry to open. It is
-        queued for the curators like any unanswered question."""
-        assert match.best is not None and match.lacking is not None
-        entry = snap.kb.entries[match.best.entry_id]
-        text = texts.LACKING[match.lacking].format(title=entry.title)
-        return Reply("unanswered", text, score=match.best.score, meta={"lacking": match.lacking},
-                     options=(Option(entry.title, entry_id=entry.id, score=match.best.score),))
 
     @staticmethod
     def _known_decisions(snap: Snapshot) -> str:
