@@ -58,12 +58,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from telegram.ext import AIORateLimiter  # noqa: E402
-
 from benchmarks.common import machine  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from handlers.telegram.app import RATE_LIMIT_RETRIES  # noqa: E402
 from handlers.telegram.channel import TelegramChannel  # noqa: E402
 from handlers.webserver import WebServers  # noqa: E402
 from knowledge.engine import Engine  # noqa: E402
@@ -139,6 +136,12 @@ class EmulatorProcess:
 
 
 # ---------------------------------------------------------------------- one run
+def done_window(runtime: Runtime) -> dict[str, float]:
+    """The inbox's send-to-done window (a crash inside it is the only way a reply goes out twice)."""
+    w = [x * 1000 for x in runtime.inbox.counters.done_window]
+    return {"p50": round(pct(w, 50), 3), "p99": round(pct(w, 99), 3), "max": round(max(w), 3)} if w else {}
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -161,15 +164,13 @@ async def wait_replies(client: httpx.AsyncClient, since: int, expected: int, tim
 async def run(emu: EmulatorProcess, kb: Path, plan: list[tuple[int, str, str]], *, raised: bool,
               rate: float | None, warmup: int, timeout: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="rashut-bench-") as tmp:
+        # the only change from production, when raised: the limiter's overall rate
         settings = Settings(telegram_token=TOKEN, telegram_api_base_url=emu.base_url, kb_path=kb,
-                            db_path=Path(tmp) / "bench.db", hash_key="bench", watch_kb=False, log_level="WARNING")
+                            db_path=Path(tmp) / "bench.db", hash_key="bench", watch_kb=False, log_level="WARNING",
+                            telegram_rate=RAISED_RATE if raised else Settings.telegram_rate,
+                            questions_per_minute=0)
         runtime = Runtime.build(settings)
         channel = TelegramChannel(runtime)
-        app = channel.app
-        if raised:
-            # the only change from production: the limiter's overall rate (private attribute, on purpose)
-            app.bot._rate_limiter = AIORateLimiter(overall_max_rate=RAISED_RATE, overall_time_period=1,  # noqa: SLF001
-                                                   max_retries=RATE_LIMIT_RETRIES)
         await runtime.start()
         await channel.start(WebServers())  # polling: getUpdates -> the durable inbox -> the workers
         async with httpx.AsyncClient(base_url=emu.url, timeout=60) as client:
@@ -196,6 +197,7 @@ async def run(emu: EmulatorProcess, kb: Path, plan: list[tuple[int, str, str]], 
                 await runtime.stop()
                 await channel.close()
     result = analyse(plan, calls, times, cpu=cpu, wall=wall, rate=rate, raised=raised)
+    result["send_to_done_ms"] = done_window(runtime)
     result["emulator_cpu_utilisation"] = round(emu_cpu / wall, 2) if wall else None
     return result
 

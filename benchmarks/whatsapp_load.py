@@ -120,7 +120,7 @@ async def run(kb: Path, plan: list[tuple[int, str, str]], *, rate: float | None,
                                 log_level="WARNING", whatsapp_token=DEFAULT_TOKEN,
                                 whatsapp_phone_number_id=graph.phone_number_id, whatsapp_app_secret=DEFAULT_APP_SECRET,
                                 whatsapp_verify_token="bench", whatsapp_api_base_url=graph.url,
-                                whatsapp_webhook_port=port)
+                                whatsapp_webhook_port=port, questions_per_minute=0)
             runtime = Runtime.build(settings)
             channel = WhatsAppChannel(runtime)
             servers = WebServers()
@@ -148,7 +148,9 @@ async def run(kb: Path, plan: list[tuple[int, str, str]], *, rate: float | None,
                 await channel.close()
     finally:
         graph.stop()
-    return analyse(plan, pushed, calls, deliveries, cpu=cpu, wall=wall, rate=rate, mps=mps)
+    result = analyse(plan, pushed, calls, deliveries, cpu=cpu, wall=wall, rate=rate, mps=mps)
+    result["send_to_done_ms"] = tl.done_window(runtime)
+    return result
 
 
 def analyse(plan: list[tuple[int, str, str]], wamids: list[str], calls: list[dict[str, Any]],

@@ -11,6 +11,8 @@ digits, with an optional +) by ``[number]``.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 import sys
@@ -25,11 +27,23 @@ CHATTY = ("telegram", "pywa", "pywa_async", "httpx", "httpcore", "aiosqlite", "a
           "aiohttp.access", "asyncio")
 
 
-class RedactSecrets(logging.Filter):
-    """Replace secrets in a record's message, arguments, traceback and stack text."""
+_PSEUDONYM_KEY = ["rashut-log-pseudonyms"]
 
-    def __init__(self, secrets: Iterable[str | None]) -> None:
+
+def pseudonym(value: object) -> str:
+    """A short keyed hash standing for a chat or user id in a log line ("chat #3fa2c1d0"): the same
+    id always reads the same, so a log can be followed, but the id itself is not in it."""
+    digest = hmac.new(_PSEUDONYM_KEY[0].encode(), str(value).encode(), hashlib.sha256).hexdigest()
+    return f"#{digest[:8]}"
+
+
+class RedactSecrets(logging.Filter):
+    """Replace secrets in a record's message, arguments, traceback and stack text; ``numbers`` also
+    replaces phone-number-shaped digit runs (for logs; stored question text keeps its numbers)."""
+
+    def __init__(self, secrets: Iterable[str | None], *, numbers: bool = True) -> None:
         super().__init__()
+        self.numbers = numbers
         found: set[str] = set()
         for s in secrets:
             if not s:
@@ -43,9 +57,12 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for s in self.secrets:
             text = text.replace(s, REDACTED)
-        return _LONG_NUMBER.sub(NUMBER, text)
+        return _LONG_NUMBER.sub(NUMBER, text) if self.numbers else text
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):  # a library logging a whole update: its id, not its contents
+            record.args = tuple(f"update {a.update_id}" if hasattr(a, "update_id") and not isinstance(a, (int, str))
+                                else a for a in record.args)
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a malformed record is still logged, just not formatted
@@ -60,8 +77,11 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def install_log_guards(secrets: Iterable[str | None], level: str = "INFO") -> RedactSecrets:
+def install_log_guards(secrets: Iterable[str | None], level: str = "INFO",
+                       pseudonym_key: str | None = None) -> RedactSecrets:
     """Quiet httpx/httpcore (they log URLs, which contain the token) and redact on every root handler."""
+    if pseudonym_key:
+        _PSEUDONYM_KEY[0] = pseudonym_key
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=level, stream=sys.stderr,

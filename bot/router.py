@@ -18,6 +18,7 @@ from . import texts
 from .conversation import MAX_PICK, Conversations, asks_next, bare_number
 from .curator import CuratorService, Refused, ScopeOutcome
 from .grouping import Group
+from .limits import UserLimiter
 from .reloader import ReloadResult
 from .replies import Option, Question, Reply
 from .service import AnswerService
@@ -51,6 +52,7 @@ COMMANDS: tuple[Command, ...] = (
 _BY_NAME = {n: c for c in COMMANDS for n in (c.name, *c.aliases)}
 CURATOR_COMMANDS = tuple(c.name for c in COMMANDS if c.curator)
 _NUMBER = re.compile(r"\d+")
+UNLIMITED = ("console",)  # the one person at the terminal is not rate limited
 
 
 def command(name: str) -> Command | None:
@@ -102,14 +104,23 @@ Outcome = Union[Reply, Welcome, Queue, ReloadResult, Stats, Refused, ScopeOutcom
 
 
 class Router:
-    def __init__(self, service: AnswerService, curator: CuratorService, conversations: Conversations) -> None:
+    def __init__(self, service: AnswerService, curator: CuratorService, conversations: Conversations,
+                 limiter: UserLimiter | None = None) -> None:
         self.service = service
         self.curator = curator
         self.conversations = conversations
+        self.limiter = limiter
 
     # ------------------------------------------------------------------ free text and presses
-    async def text(self, caller: Caller, text: str) -> Reply:
-        """A message that is not a command: a pick from the last reply, or a question."""
+    async def text(self, caller: Caller, text: str) -> Reply | None:
+        """A message that is not a command: a pick from the last reply, or a question. None when the
+        sender is over the rate limit and was already told so (nothing is sent, nothing queued)."""
+        if self.limiter is not None and caller.channel not in UNLIMITED:
+            verdict = self.limiter.check(self.conversations.key(caller.channel, caller.user_id or caller.chat_id))
+            if verdict == "drop":
+                return None
+            if verdict == "warn":
+                return Reply("browse", texts.SLOW_DOWN)
         pick = bare_number(text)
         offer = await self.conversations.recall(caller.channel, caller.chat_id) if (
             pick is not None or asks_next(text)) else None

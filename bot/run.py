@@ -45,11 +45,6 @@ def configured(settings: Settings) -> list[str]:
     return names
 
 
-def secrets(settings: Settings) -> list[str | None]:
-    return [settings.telegram_token, settings.webhook_secret, settings.hash_key, settings.whatsapp_token,
-            settings.whatsapp_app_secret, settings.whatsapp_verify_token]
-
-
 def run(settings: Settings, *, interactive: bool | None = None) -> int:
     """``rashut run``. Returns the process exit code."""
     if not configured(settings):
@@ -57,7 +52,7 @@ def run(settings: Settings, *, interactive: bool | None = None) -> int:
             print(NO_CHANNEL, file=sys.stderr)
             return 2
         return chat(settings)
-    install_log_guards(secrets(settings), settings.log_level)
+    install_log_guards(settings.secrets(), settings.log_level, settings.hash_key)
     runtime = Runtime.build(settings)  # a broken base stops here with every problem listed
     return asyncio.run(serve(runtime))
 

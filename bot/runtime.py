@@ -18,6 +18,8 @@ from .conversation import Conversations
 from .curator import CuratorService
 from .inbox import Inbox
 from .jobs import Jobs
+from .limits import UserLimiter
+from .logs import RedactSecrets
 from .reloader import BaseInfo, KnowledgeReloader
 from .router import Router
 from .sealing import Sealer
@@ -63,10 +65,12 @@ class Runtime:
         one, or None for no storage at all (``rashut ask``, demos)."""
         engine = engine or Engine(settings.kb_path)
         st: Storage | None = make_store(settings.db_path) if store is True else (store or None)
-        service = AnswerService(engine, st, hash_key=settings.hash_key)
+        service = AnswerService(engine, st, hash_key=settings.hash_key,
+                                scrub=RedactSecrets(settings.secrets(), numbers=False).redact)
         reloader = KnowledgeReloader(engine)
         curator = CuratorService(st, engine, reloader)
-        router = Router(service, curator, Conversations(st, settings.hash_key))
+        router = Router(service, curator, Conversations(st, settings.hash_key),
+                        UserLimiter(settings.questions_per_minute))
         rt = cls(settings, engine, st, service, curator, router, reloader, Inbox(st, Sealer(settings.hash_key)),
                  Jobs(st, settings.retention_days, settings.digest_time))
         reloader.on_success = rt._reload_ok

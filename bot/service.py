@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from knowledge.engine import Engine, Snapshot
 from knowledge.hebrew import is_stop, normalize
@@ -94,11 +94,12 @@ def _smalltalk(text: str, norm: str) -> str | None:
 
 
 class AnswerService:
-    def __init__(self, engine: Engine, store: Storage | None = None, *, hash_key: str = DEFAULT_HASH_KEY) -> None:
+    def __init__(self, engine: Engine, store: Storage | None = None, *, hash_key: str = DEFAULT_HASH_KEY,
+                 scrub: Callable[[str], str] = str) -> None:
         self.engine = engine
         self.store = store
         self.hash_key = hash_key
-
+        self.scrub = scrub  # takes the bot's own secrets out of a text before it is stored
     # ------------------------------------------------------------------ questions
     async def handle(self, question: Question) -> Reply:
         snap = self.engine.snapshot  # one base for the whole question
@@ -150,7 +151,7 @@ class AnswerService:
             candidates: list[dict[str, Any]] = [
                 {"entry_id": c.entry_id, "score": c.score} for c in (match.candidates if match else ())]
             try:
-                await self.store.log_unanswered(text=q.text[:4000], norm=match.normalized if match else "",
+                await self.store.log_unanswered(text=self.scrub(q.text[:4000]), norm=match.normalized if match else "",
                                                 channel=q.channel, chat_type=q.chat_type, user_hash=user,
                                                 kind=reply.kind, candidates=candidates)
                 # Queued all the same (a wrong out-of-scope call must reach the curators), but the

@@ -34,6 +34,8 @@ class Settings:
     digest_time: str = "08:00"  # daily digest to the curators' chat, Israel time
     watch_kb: bool = True
     log_level: str = "INFO"
+    questions_per_minute: int = 20  # per user; 0 turns the limit off
+    telegram_rate: float = 30.0  # messages per second to all chats (Telegram's broadcast limit)
     # WhatsApp Cloud API (handlers/whatsapp); the channel runs when all four secrets are set
     whatsapp_token: str | None = None
     whatsapp_phone_number_id: str | None = None
@@ -106,13 +108,27 @@ class Settings:
             digest_time=get("DIGEST_TIME") or "08:00",
             watch_kb=(get("RASHUT_WATCH_KB") or "1") not in ("0", "false", "no"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            questions_per_minute=_non_negative(integer("QUESTIONS_PER_MINUTE", 20), "QUESTIONS_PER_MINUTE"),
+            telegram_rate=float(_non_negative(integer("TELEGRAM_MESSAGES_PER_SECOND", 30),
+                                              "TELEGRAM_MESSAGES_PER_SECOND") or 30),
         )
+
+    def secrets(self) -> list[str | None]:
+        """Every secret a setting holds: kept out of logs and out of stored text."""
+        return [self.telegram_token, self.webhook_secret, self.hash_key if self.hash_key != DEFAULT_HASH_KEY else None,
+                self.whatsapp_token, self.whatsapp_app_secret, self.whatsapp_verify_token]
 
     def is_curator(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.curator_ids
 
     def is_whatsapp_curator(self, wa_id: str | None) -> bool:
         return wa_id is not None and phone_digits(wa_id) in self.whatsapp_curators
+
+
+def _non_negative(value: int | None, name: str) -> int:
+    if value is None or value < 0:
+        raise SettingsError(f"{name} must be 0 or more")
+    return value
 
 
 WHATSAPP_REQUIRED = ("WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")

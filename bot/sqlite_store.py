@@ -255,6 +255,24 @@ class SqliteStore:
             await self.db.commit()
             return cur.rowcount == 1
 
+    async def inbox_put_many(self, items: Sequence[tuple[str, str, str, bytes]]) -> list[bool]:
+        """``inbox_put`` for a batch (channel, key, lane, payload), in one transaction: one fsync for
+        a whole getUpdates page, so the offset can move on sooner."""
+        now = time.time()
+        fresh = []
+        async with self._lock:
+            try:
+                for channel, key, lane, payload in items:
+                    cur = await self.db.execute(
+                        "INSERT INTO inbox(channel, key, lane, payload, ts) VALUES (?,?,?,?,?)"
+                        " ON CONFLICT(channel, key) DO NOTHING", (channel, key, lane, payload, now))
+                    fresh.append(cur.rowcount == 1)
+                await self.db.commit()
+            except BaseException:
+                await self.db.rollback()
+                raise
+        return fresh
+
     async def inbox_claim(self, owner: str, limit: int, lease: float) -> list[InboxItem]:
         """Lease up to ``limit`` pending items: the oldest of each lane (a chat's messages are
         handled in order, one at a time, and a flooding chat holds one worker, not all of them)."""

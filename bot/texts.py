@@ -72,6 +72,8 @@ SEARCH_RESULTS = "תוצאות חיפוש:"
 SEARCH_NONE = "לא מצאתי דבר שמתאים לחיפוש הזה."
 SEARCH_USAGE = "כתבו מה לחפש, למשל: /search תקציב החלטה 2025"
 ENTRY_NOT_FOUND = "הפריט הזה כבר לא קיים במאגר (אולי עודכן). נסו לשאול שוב במילים."
+# Sent once to someone over the per-user question rate (then their messages wait for the window)
+SLOW_DOWN = "רגע 🙂 הגיעו ממך הרבה שאלות בבת אחת. אענה שוב בעוד דקה – אפשר לשלוח אז את השאלה החשובה ביותר."
 # A number right after a reply with options picks one; past the last one:
 OPTION_OUT_OF_RANGE = "אין אפשרות {number}. אפשר לבחור מספר מ־1 עד {count}:"
 NO_NEXT_STEP = "אין שלב הבא להציג. אפשר לפתוח תכנית או אירוח משלחת ולעבור בין השלבים."

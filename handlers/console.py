@@ -44,4 +44,6 @@ async def chat(router: Router, stdin: TextIO = sys.stdin, stdout: TextIO = sys.s
             name, _, arg = text[1:].partition(" ")
             print(render_outcome(await router.run(CALLER, name, arg.strip())), file=stdout)
         else:
-            print(render(await router.text(CALLER, text)), file=stdout)
+            reply = await router.text(CALLER, text)
+            if reply is not None:
+                print(render(reply), file=stdout)

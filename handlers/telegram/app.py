@@ -17,6 +17,7 @@ from telegram.ext import (AIORateLimiter, ApplicationBuilder, CallbackQueryHandl
 from telegram.request import BaseRequest
 
 from bot import texts
+from bot.logs import pseudonym
 from bot.router import COMMANDS, CURATOR_COMMANDS
 from bot.runtime import Runtime
 from knowledge.errors import SettingsError
@@ -69,7 +70,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         noted.append(error)
         return
     log.error("handler %s failed on update %s (chat %s): %r", handler or "?", upd.update_id,
-              chat.id if chat else None, error, exc_info=error)
+              pseudonym(chat.id) if chat else None, error, exc_info=error)
     if upd.callback_query is not None:
         try:
             await upd.callback_query.answer(texts.ERROR_APOLOGY)
@@ -83,7 +84,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                           reply_to=message.message_id if message and chat.type != "private" else None,
                           thread_id=thread_of(message))
     except TelegramError as exc:
-        log.warning("could not send the apology to chat %s: %r", chat.id, exc)
+        log.warning("could not send the apology to chat %s: %r", pseudonym(chat.id), exc)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -123,7 +124,8 @@ def build_application(runtime: Runtime, *, request: BaseRequest | None = None,
     if not settings.telegram_token:
         raise SettingsError("TELEGRAM_BOT_TOKEN is required for the Telegram adapter")
     builder = (ApplicationBuilder().token(settings.telegram_token)
-               .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+               .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_rate, overall_time_period=1,
+                                            max_retries=RATE_LIMIT_RETRIES))
                .updater(None).job_queue(None))
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url).base_file_url(

@@ -96,12 +96,15 @@ class TelegramChannel:
         self.offset: int | None = None
 
     # ------------------------------------------------------------------ in
-    async def ingest(self, update: Mapping[str, Any]) -> bool:
-        """Store one update in the inbox (durably); False for one already stored."""
+    def _item(self, update: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
         uid = update.get("update_id")
         if not isinstance(uid, int) or isinstance(uid, bool):
             raise ValueError("an update needs an integer update_id")
-        return await self.runtime.inbox.put(CHANNEL, str(uid), lane_of(update, self.settings.hash_key), dict(update))
+        return str(uid), lane_of(update, self.settings.hash_key), dict(update)
+
+    async def ingest(self, update: Mapping[str, Any]) -> bool:
+        """Store one update in the inbox (durably); False for one already stored."""
+        return await self.runtime.inbox.put(CHANNEL, *self._item(update))
 
     async def handle(self, payload: dict[str, Any]) -> None:
         """The inbox handler: run the update through the application; a reply that could not be sent
@@ -151,9 +154,9 @@ class TelegramChannel:
             try:
                 updates = await bot.get_updates(offset=self.offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES,
                                                 read_timeout=timeout + 10)
-                for update in updates:
-                    await self.ingest(update.to_dict())
-                    self.offset = update.update_id + 1
+                if updates:  # the whole page in one transaction, then the offset moves past it
+                    await self.runtime.inbox.put_many(CHANNEL, [self._item(u.to_dict()) for u in updates])
+                    self.offset = updates[-1].update_id + 1
                 failures = 0
                 await asyncio.sleep(0)  # an empty answer that came back at once must not starve the loop
             except asyncio.CancelledError:

@@ -21,6 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.logs import pseudonym
 from bot.curator import Attached, Dismissed, Refused, ScopedOut
 from bot.reloader import BaseInfo, ReloadResult
 from bot.replies import Reply
@@ -97,7 +98,7 @@ class TelegramNotifier:
                 await send_chunks(self.bot, chat_id, chunks)
                 delivered += 1
             except TelegramError as exc:
-                log.warning("could not send a curator notice to chat %s: %r", chat_id, exc)
+                log.warning("could not send a curator notice to chat %s: %r", pseudonym(chat_id), exc)
         return delivered
 
     async def reload_failed(self, errors: str) -> int:

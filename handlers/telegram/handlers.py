@@ -84,7 +84,8 @@ class ChatHandlers:
     # ------------------------------------------------------------------ questions
     async def _ask(self, update: Update, message: Message, text: str) -> None:
         reply = await self.router.text(self.caller(update), text)
-        await answer(message, render(reply))
+        if reply is not None:  # None: over the rate limit, already told once
+            await answer(message, render(reply))
 
     async def private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Private chat: every text is a question."""

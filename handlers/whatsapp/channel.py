@@ -190,7 +190,8 @@ class WhatsAppChannel:
         if name:
             outcome = await self.runtime.router.run(caller, name, arg)
             return self._outcome(outcome, _page_target(name, arg))
-        return render(await self.runtime.router.text(caller, stripped))
+        reply = await self.runtime.router.text(caller, stripped)
+        return render(reply) if reply is not None else []  # None: over the rate limit, already told once
 
     def _outcome(self, outcome: Outcome, page_of: str | None = None) -> list[Outgoing]:
         if isinstance(outcome, Reply):

@@ -113,7 +113,8 @@ def start_bot(emu: BotApiEmulator | None, workdir: Path, *, channels: dict[str, 
     """``rashut run`` on a copy of the fixture base; Telegram against ``emu`` unless ``channels``
     gives the channel settings instead."""
     kb = workdir / "kb"
-    shutil.copytree(FIXTURE_KB, kb)
+    if not kb.exists():  # a restart on the same folder keeps its base and store
+        shutil.copytree(FIXTURE_KB, kb)
     db = workdir / "rashut.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES)}
     env.update(channels if channels is not None else telegram_env(emu))  # type: ignore[arg-type]
@@ -129,7 +130,7 @@ def start_bot(emu: BotApiEmulator | None, workdir: Path, *, channels: dict[str, 
     })
     env.update(extra_env)
     stdout_path, stderr_path = workdir / "bot.stdout.log", workdir / "bot.stderr.log"
-    out, err = stdout_path.open("wb"), stderr_path.open("wb")
+    out, err = stdout_path.open("ab"), stderr_path.open("ab")
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                             stdout=out, stderr=err)
     return BotProcess(proc, workdir, kb, db, env, stdout_path, stderr_path, [out, err])

@@ -5,7 +5,6 @@ import asyncio
 from pathlib import Path
 
 from bot.router import CURATOR_COMMANDS
-from bot.run import secrets
 from bot.runtime import Runtime
 from handlers.telegram.channel import TelegramChannel
 from handlers.webserver import WebServers
@@ -42,7 +41,7 @@ async def test_polling_by_default(kb_dir: Path, tmp_path: Path, monkeypatch) -> 
         bot = channel.app.bot
         assert bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
         assert bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
-        assert TOKEN in secrets(settings)
+        assert TOKEN in settings.secrets()
     finally:
         await channel.stop_receiving()
         await runtime.stop()
@@ -63,7 +62,7 @@ async def test_webhook_when_configured(kb_dir: Path, tmp_path: Path) -> None:
         assert hook["drop_pending_updates"] is False
         assert set(hook["allowed_updates"]) == {"message", "callback_query", "inline_query"}
         assert updates.of("getUpdates") == [] and rec.of("deleteWebhook") == []
-        assert "s3cret_token" in secrets(settings)
+        assert "s3cret_token" in settings.secrets()
     finally:
         await channel.stop_receiving()
         await runtime.stop()

@@ -18,6 +18,7 @@ from bot.grouping import Group
 from bot.service import AnswerService
 from bot.store import SqliteStore as Store, UnansweredRow
 from bot.jobs import digest_at
+from bot.logs import pseudonym
 from bot.runtime import Runtime
 from handlers.telegram.curator import TelegramNotifier, without_group
 from handlers.telegram.curator_render import cb_attach, group_buttons, parse_curator_callback
@@ -305,7 +306,8 @@ async def test_reports_go_privately_to_each_curator_without_a_chat(kb_dir: Path,
         (kb_dir / "decisions" / "decision-1234.yaml").write_text("schema: [1\n", encoding="utf-8")
         assert not (await rt.reloader.reload_now()).ok
         assert [m["chat_id"] for m in tg.request.sent()] == [42, 43]
-        assert "could not send a curator notice to chat 42" in caplog.text
+        assert f"could not send a curator notice to chat {pseudonym(42)}" in caplog.text
+        assert "chat 42" not in caplog.text  # the raw id stays out of the log
 
 
 async def test_curator_reload_and_buttons_go_through_the_reloader(kb_dir: Path, tmp_path: Path) -> None:

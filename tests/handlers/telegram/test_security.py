@@ -14,7 +14,7 @@ from telegram.ext import AIORateLimiter
 from bot import texts
 from bot.service import AnswerService
 from bot.store import SqliteStore as Store
-from bot.logs import REDACTED, RedactSecrets, install_log_guards
+from bot.logs import REDACTED, RedactSecrets, install_log_guards, pseudonym
 from handlers.telegram.channel import poll_timeout, webhook_path
 from knowledge.errors import SettingsError
 from tests.handlers.telegram.tg_harness import (BOT_USER, CURATOR_ID, GROUP_ID, TOKEN, USER_ID, Harness, all_callback_data, harness_for,
@@ -166,7 +166,8 @@ async def test_error_handler_apologises_and_logs_context(tg: Harness, caplog: py
     assert tg.request.texts() == [texts.ERROR_APOLOGY]
     (record,) = [r for r in caplog.records if r.name == "handlers.telegram.app"]
     assert "private_text" in record.getMessage() and "77" in record.getMessage()
-    assert str(USER_ID) in record.getMessage() and record.exc_info
+    assert pseudonym(USER_ID) in record.getMessage() and str(USER_ID) not in record.getMessage()  # no raw ids
+    assert record.exc_info
     tg.request.clear()
     asked = await tg.text("/ask שאלה", chat="supergroup", thread_id=5)
     (apology,) = tg.request.sent()
@@ -257,3 +258,25 @@ def test_poll_timeout_and_webhook_path() -> None:
     with pytest.raises(SettingsError):
         poll_timeout({"TELEGRAM_POLL_TIMEOUT": "soon"})
     assert webhook_path("https://bot.example.org/tg/hook") == "tg/hook"
+
+
+async def test_a_token_typed_by_a_user_is_not_stored(tg: Harness) -> None:
+    """Someone pastes the bot's token into the chat: it is answered, queued, and stored redacted."""
+    await tg.text(f"למה הבוט לא עובד עם {TOKEN} בכלל")
+    assert tg.store is not None
+    (row,) = await tg.store.unanswered()
+    assert TOKEN not in row.text and TOKEN.split(":", 1)[1] not in row.text and REDACTED in row.text
+
+
+def test_library_records_carrying_an_update_log_its_id_only() -> None:
+    from telegram import Update
+
+    update = Update.de_json({"update_id": 77, "message": {"message_id": 1, "date": 0, "text": "סוד",
+                                                          "chat": {"id": 555777999, "type": "private"},
+                                                          "from": {"id": 555777999, "is_bot": False,
+                                                                   "first_name": "שרה"}}}, None)
+    record = logging.LogRecord("telegram.ext.Application", logging.CRITICAL, __file__, 1,
+                               "Error while building CallbackContext for update %s", (update,), None)
+    RedactSecrets([]).filter(record)
+    text = record.getMessage()
+    assert text.endswith("update 77") and "שרה" not in text and "555777999" not in text
