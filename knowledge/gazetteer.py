@@ -32,10 +32,11 @@ _AUTHORITIES = """
 הר חברון; בקעת הירדן; מגילות; עמק חפר; מנשה; חוף הכרמל; זבולון; דרום השרון; לב השרון; חבל מודיעין;
 """.replace("\n", " ")
 # Everyday words that are also council names: a locality only right after a council word.
-_NEEDS_COUNCIL = frozenset(normalize(w) for w in ("אשכול", "תמר", "מיתר", "להבים", "עומר", "שפיר", "יואב",
-                                                  "גזר", "מנשה", "זבולון", "שומרון", "מגילות", "לכיש"))
+_NEEDS_COUNCIL = frozenset(normalize(w) for w in (
+    "אשכול", "תמר", "מיתר", "להבים", "עומר", "שפיר", "יואב", "גזר", "מנשה", "זבולון", "שומרון", "מגילות", "לכיש",
+    "יבנה", "נשר", "טירה", "אריאל", "אלעד", "שלומי", "מודיעין"))  # יבנה "will build", נשר "eagle", מודיעין "intelligence"...
 _COUNCIL_WORDS = frozenset(normalize(w) for w in ('מ"א', "מועצה", "המועצה", "מועצת", "אזורית", "האזורית",
-                                                  "מוא", "עיריית", "עירית"))
+                                                  "מוא", "עיריית", "עירית", "העיר", "עיר", "מקומית"))
 # First-person words: a locality in the same clause is where the asker is from or works.
 _SELF = frozenset(normalize(w) for w in (
     "אני", "אנחנו", "אנו", "אצלנו", "שלנו", "לנו", "עובד", "עובדת", "עובדים", "מנהל", "מנהלת", "רכז", "רכזת",

@@ -26,3 +26,8 @@ def test_the_base_knows_the_localities_its_entries_name():
     g = Gazetteer(["יישובי המטרה: באר שבע, דימונה וירוחם", "אשכול נגב מערבי"])
     assert g.entries["דימונה"] == {0} and g.entries["ירוחם"] == {0} and not g.knows("נהריה")
     assert g.unknown(["נהריה", "אשכול", "דימונה"]) == ("נהריה",)
+
+
+def test_a_town_named_like_a_verb_or_a_noun_needs_a_council_or_city_word():
+    assert asked_about("מתי יבנה בית החולים") == []  # "will build"
+    assert asked_about("עיריית יבנה בהחלטה?") == ["יבנה"]
