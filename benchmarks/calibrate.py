@@ -111,6 +111,16 @@ def score(rows: list[Row], a: float, margin: float, sure: float) -> tuple[float,
     return ok / ins, abst / oos
 
 
+def precision(rows: list[Row], a: float, margin: float, sure: float) -> float:
+    """Of the rows answered at these thresholds, the share answered with the right entry."""
+    answered = right = 0
+    for expect, top, s1, s2 in rows:
+        if top is not None and s1 >= a and (s1 - s2 >= margin or s1 >= sure):
+            answered += 1
+            right += expect is not None and (top in expect if isinstance(expect, tuple) else top == expect)
+    return right / answered if answered else 1.0
+
+
 def main() -> int:
     now = M.Thresholds()
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +132,8 @@ def main() -> int:
     print(f"pooled first contact, current thresholds {now.answer}/{now.margin}/{now.sure}:")
     for label, rows in pools.items():
         acc, ab = score(rows, now.answer, now.margin, now.sure)
-        print(f"  {label:<26} in-scope {acc:.3f}  abstention {ab:.3f}  ({len(rows)} questions)")
+        prec = precision(rows, now.answer, now.margin, now.sure)
+        print(f"  {label:<26} in-scope {acc:.3f}  abstention {ab:.3f}  precision {prec:.3f}  ({len(rows)} questions)")
     # Thresholds are chosen on the pool that looks like production: a base with out-of-scope
     # examples, none of them from the questions being scored.
     pooled = pools["with other sets' examples"]
