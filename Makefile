@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(BIN)/rashut kb check
 	$(BIN)/rashut eval --set tuned --quiet
 	$(BIN)/rashut eval --set dev --quiet
+	$(BIN)/python -m tests.pgserver --ensure
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -20,7 +20,7 @@ def _kb_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", type=Path, default=None, help="SQLite store (default: $RASHUT_DB)")
+    p.add_argument("--db", default=None, help="the store: a SQLite path or a postgresql:// URL (default: $RASHUT_DB)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +90,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "kb", None):
         changes["kb_path"] = args.kb
     if getattr(args, "db", None):
-        changes["db_path"] = args.db
+        changes.update(Settings.from_env({"RASHUT_DB": args.db}).db_fields())
     return dataclasses.replace(settings, **changes) if changes else settings
 
 

@@ -61,7 +61,7 @@ def _kb_or_none(settings: Settings, err: TextIO) -> KnowledgeBase | None:
 
 
 async def _with_store(settings: Settings, fn: Any) -> int:
-    store = await open_store(settings.db_path)
+    store = await open_store(settings.db_target)
     try:
         return await fn(store)
     finally:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Union
 
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KnowledgeError, StoreError
 
+from . import texts
 from .curation import CurationError, EditError, ResolveResult, digest_text, dismiss_group, resolve_group
 from .grouping import Group, find_group, grouped, with_titles
 from .reloader import BaseInfo, KnowledgeReloader, ReloadResult
@@ -72,6 +74,20 @@ DismissOutcome = Union[Dismissed, Refused]
 ScopeOutcome = Union[ScopedOut, Refused]
 
 
+def stats_text(stats: Stats) -> str:
+    """The curators' statistics as one plain text, with the database's state when it is away."""
+    by_kind = stats.by_kind
+    text = texts.CURATOR_STATS.format(
+        total=sum(by_kind.values()), answered=by_kind.get("answer", 0), clarify=by_kind.get("clarify", 0),
+        unanswered=by_kind.get("unanswered", 0), open=stats.unanswered_by_status.get("open", 0),
+        up=sum(f.up for f in stats.feedback), down=sum(f.down for f in stats.feedback))
+    h = stats.health
+    if not h.ok and h.down_since is not None:
+        since = datetime.fromtimestamp(h.down_since, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        text += "\n" + texts.CURATOR_STORE_DOWN.format(since=since, waiting=h.waiting)
+    return text
+
+
 def refused(exc: Exception) -> Refused:
     text = exc.render(limit=ERRORS_SHOWN) if isinstance(exc, KnowledgeError) else str(exc)
     return Refused(text)
@@ -114,8 +130,9 @@ class CuratorService:
         if self.store is None:
             return Refused("no store: the queue is empty")
         try:
-            result = await resolve_group(self.store, self.engine.root, group_id, entry_id)
-        except (CurationError, EditError, KnowledgeError) as exc:
+            async with self.store.edit_lock():  # one edit of the (shared) folder at a time, every replica
+                result = await resolve_group(self.store, self.engine.root, group_id, entry_id)
+        except (CurationError, EditError, KnowledgeError, StoreError) as exc:
             log.warning("attaching group %s to %s refused: %s", group_id, entry_id, exc)
             return refused(exc)
         log.info("group %s attached to %s: %d phrasing(s) added to %s, %d row(s) resolved", group_id, entry_id,
@@ -129,7 +146,7 @@ class CuratorService:
             return Refused("no store: the queue is empty")
         try:
             rows = await dismiss_group(self.store, group_id)
-        except CurationError as exc:
+        except (CurationError, StoreError) as exc:
             return refused(exc)
         log.info("group %s dismissed: %d row(s)", group_id, rows)
         return Dismissed(group_id, rows)
@@ -139,8 +156,9 @@ class CuratorService:
         if self.store is None:
             return Refused("no store: the queue is empty")
         try:
-            result = await dismiss_out_of_scope(self.store, self.engine.root, group_id, subject)
-        except (CurationError, EditError, KnowledgeError) as exc:
+            async with self.store.edit_lock():
+                result = await dismiss_out_of_scope(self.store, self.engine.root, group_id, subject)
+        except (CurationError, EditError, KnowledgeError, StoreError) as exc:
             log.warning("out-of-scope for group %s refused: %s", group_id, exc)
             return refused(exc)
         log.info("group %s out of scope (%s): %d question(s) added, %d row(s) dismissed", group_id,
@@ -149,7 +167,13 @@ class CuratorService:
         return ScopedOut(result, base, reloaded)
 
     async def stats(self) -> Stats:
-        return await self.store.stats() if self.store is not None else Stats()
+        """Usage statistics; while the database is away, only its state (the figures need it)."""
+        if self.store is None:
+            return Stats()
+        try:
+            return await self.store.stats()
+        except StoreError:
+            return Stats(health=self.store.health())
 
     async def digest(self) -> str:
         """The daily digest text (an empty store gives the "no traffic" digest)."""

@@ -27,6 +27,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from knowledge.errors import StoreError
+
 from .sealing import Sealer
 from .storage import InboxItem, Storage
 
@@ -53,6 +55,7 @@ class Counters:
     handled: int = 0
     retried: int = 0
     failed: int = 0
+    direct: int = 0  # answered without the inbox while the store was away
     # seconds from the handler's return (its reply sent) to the item marked done: the only window in
     # which a crash makes the reply go out twice (the most recent 10,000)
     done_window: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
@@ -102,7 +105,10 @@ class Inbox:
             if fresh:
                 self._memory.put_nowait((channel, payload))
         else:
-            fresh = await self.store.inbox_put(channel, key, lane, self.sealer.seal(payload))
+            try:
+                fresh = await self.store.inbox_put(channel, key, lane, self.sealer.seal(payload))
+            except StoreError as exc:
+                return await self._direct(channel, key, payload, exc)
         if fresh:
             self.counters.received += 1
             self._wake.set()
@@ -116,13 +122,27 @@ class Inbox:
         returns how many were new."""
         if self.store is None:
             return sum([await self.put(channel, k, lane, p) for k, lane, p in items])
-        fresh = await self.store.inbox_put_many([(channel, k, lane, self.sealer.seal(p)) for k, lane, p in items])
+        try:
+            fresh = await self.store.inbox_put_many([(channel, k, lane, self.sealer.seal(p)) for k, lane, p in items])
+        except StoreError as exc:
+            return sum([await self._direct(channel, k, p, exc) for k, _lane, p in items])
         new = sum(fresh)
         self.counters.received += new
         self.counters.duplicates += len(fresh) - new
         if new:
             self._wake.set()
         return new
+
+    async def _direct(self, channel: str, key: str, payload: dict[str, Any], exc: StoreError) -> bool:
+        """The store cannot take the update: answer it now, before the channel acknowledges it, so
+        an outage costs durability (and exactly-once across replicas), never the answer. A reply that
+        cannot be sent either raises, and the channel does not acknowledge: the update comes again."""
+        if not self._fresh_in_memory(channel, key):
+            return False
+        self.counters.direct += 1
+        log.warning("inbox unavailable (%s): %s update answered directly", exc, channel)
+        await self._dispatch(channel, payload)
+        return True
 
     def _fresh_in_memory(self, channel: str, key: str) -> bool:
         if (channel, key) in self._seen:

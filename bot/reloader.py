@@ -75,6 +75,7 @@ class KnowledgeReloader:
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.on_loaded: SuccessCallback | None = None  # after every successful reload, whoever asked
         self.reloads = 0
         self.failures = 0
 
@@ -117,11 +118,13 @@ class KnowledgeReloader:
         await self.stop()
 
     # ------------------------------------------------------------------ reloading
-    async def reload_now(self, *, notify: bool = True) -> ReloadResult:
+    async def reload_now(self, *, notify: bool = True, announce: bool = True) -> ReloadResult:
         """Reload once, now. Serialised, so concurrent triggers never interleave.
 
         ``notify`` sends the result to ``on_success`` / ``on_error`` (the curators' broadcast);
-        a curator who reloads by hand sees the result in their own chat and passes False."""
+        a curator who reloads by hand sees the result in their own chat and passes False.
+        ``announce`` runs ``on_loaded`` (the other replicas are told); False when this reload
+        followed another replica's announcement."""
         async with self._lock:
             self.reloads += 1
             try:
@@ -142,6 +145,8 @@ class KnowledgeReloader:
                     await self._notify(self.on_error, text)
                 return ReloadResult(False, self.engine.snapshot, text)
             log.info("knowledge reloaded: version %d, %d entries", snap.version, len(snap.kb))
+            if announce:
+                await self._notify(self.on_loaded, snap)
             if notify:
                 await self._notify(self.on_success, snap)
             return ReloadResult(True, snap)

@@ -61,10 +61,10 @@ class Runtime:
     def build(cls, settings: Settings, *, store: Storage | None | bool = True,
               engine: Engine | None = None) -> "Runtime":
         """Load the base (a broken one raises ``KnowledgeError`` with every problem) and wire
-        everything. ``store=True`` opens ``settings.db_path`` at ``start()``; pass a store to share
+        everything. ``store=True`` opens ``settings.db_target`` at ``start()``; pass a store to share
         one, or None for no storage at all (``rashut ask``, demos)."""
         engine = engine or Engine(settings.kb_path)
-        st: Storage | None = make_store(settings.db_path) if store is True else (store or None)
+        st: Storage | None = make_store(settings.db_target) if store is True else (store or None)
         service = AnswerService(engine, st, hash_key=settings.hash_key,
                                 scrub=RedactSecrets(settings.secrets(), numbers=False).redact)
         reloader = KnowledgeReloader(engine)
@@ -75,6 +75,7 @@ class Runtime:
                  Jobs(st, settings.retention_days, settings.digest_time))
         reloader.on_success = rt._reload_ok
         reloader.on_error = rt._reload_failed
+        reloader.on_loaded = rt._announce
         return rt
 
     # ------------------------------------------------------------------ curators, every channel
@@ -88,6 +89,19 @@ class Runtime:
     async def _reload_failed(self, errors: str) -> None:
         for n in self.notifiers:
             await n.reload_failed(errors)
+
+    # ------------------------------------------------------------------ replicas
+    async def _announce(self, snapshot: Snapshot) -> None:
+        """Tell the other replicas (shared store only) which base this one serves now."""
+        if self.store is not None and self.store.shared:
+            await self.store.announce(snapshot.fingerprint)
+
+    async def _other_replica_loaded(self, fingerprint: str) -> None:
+        """Another replica changed or reloaded the base in the shared folder: follow, if ours differs."""
+        if fingerprint == self.engine.snapshot.fingerprint:
+            return
+        log.info("another replica serves a newer base; reloading")
+        await self.reloader.reload_now(notify=False, announce=False)
 
     async def send_digest(self) -> int:
         text = await self.curator.digest()
@@ -108,6 +122,8 @@ class Runtime:
             recovered = await self.store.inbox_recover()
             if recovered:
                 log.info("%d update(s) left unanswered by the last run will be answered now", recovered)
+        if self.store is not None and self.store.shared:
+            self.store.listen(self._other_replica_loaded)
         if self.settings.watch_kb:
             await self.reloader.start()
             log.info("watching %s for knowledge changes", self.engine.root)

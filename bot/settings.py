@@ -26,7 +26,8 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     kb_path: Path = BUNDLED_BASE
-    db_path: Path = field(default_factory=_default_db)
+    db_path: Path = field(default_factory=_default_db)  # the SQLite file (when db_url is not set)
+    db_url: str | None = None  # postgresql://user:pass@host:port/db: the shared store for replicas
     curator_ids: frozenset[int] = frozenset()
     curator_chat_id: int | None = None
     hash_key: str = DEFAULT_HASH_KEY
@@ -100,7 +101,7 @@ class Settings:
             webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
             webhook_port=integer("WEBHOOK_PORT", 8443) or 8443,
             kb_path=Path(get("RASHUT_KB")) if get("RASHUT_KB") else BUNDLED_BASE,
-            db_path=Path(get("RASHUT_DB")) if get("RASHUT_DB") else _default_db(),
+            **_database(get("RASHUT_DB")),
             curator_ids=frozenset(curators),
             curator_chat_id=integer("CURATOR_CHAT_ID", None),
             hash_key=get("RASHUT_HASH_KEY") or DEFAULT_HASH_KEY,
@@ -113,6 +114,14 @@ class Settings:
                                               "TELEGRAM_MESSAGES_PER_SECOND") or 30),
         )
 
+    def db_fields(self) -> dict[str, object]:
+        return {"db_path": self.db_path, "db_url": self.db_url}
+
+    @property
+    def db_target(self) -> str:
+        """What ``bot.store.make_store`` opens: the PostgreSQL URL, else the SQLite path."""
+        return self.db_url or str(self.db_path)
+
     def secrets(self) -> list[str | None]:
         """Every secret a setting holds: kept out of logs and out of stored text."""
         return [self.telegram_token, self.webhook_secret, self.hash_key if self.hash_key != DEFAULT_HASH_KEY else None,
@@ -123,6 +132,27 @@ class Settings:
 
     def is_whatsapp_curator(self, wa_id: str | None) -> bool:
         return wa_id is not None and phone_digits(wa_id) in self.whatsapp_curators
+
+
+def _database(value: str | None) -> dict[str, object]:
+    """``RASHUT_DB``: a path or ``sqlite:///path`` is the SQLite file; ``postgresql://`` (or
+    ``postgres://``) is PostgreSQL; any other scheme is an error, never taken for a file name."""
+    if not value:
+        return {"db_path": _default_db()}
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        return {"db_path": Path(value)}
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        if not rest.strip("/"):
+            raise SettingsError("RASHUT_DB=sqlite:/// needs a file path, e.g. sqlite:////var/lib/rashut/rashut.db")
+        return {"db_path": Path("/" + rest.lstrip("/") if rest.startswith("/") else rest)}  # sqlite:///var/x.db
+    if scheme in ("postgresql", "postgres"):
+        if not rest or rest.startswith("/"):
+            raise SettingsError("RASHUT_DB needs a host in a PostgreSQL URL: postgresql://user:pass@host:5432/db")
+        return {"db_url": f"postgresql://{rest}"}
+    raise SettingsError(f"RASHUT_DB: unknown scheme {scheme!r} (use a file path, sqlite:///path or "
+                        "postgresql://user:pass@host:port/db)")
 
 
 def _non_negative(value: int | None, name: str) -> int:

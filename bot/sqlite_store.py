@@ -12,20 +12,21 @@ connection's worker thread is closed, so no command can hang on a broken data vo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, AsyncContextManager, Awaitable, Callable, Iterable, Sequence
 
 import aiosqlite
 
 from knowledge.errors import StoreError
 
 from .sqlite_schema import MIGRATIONS
-from .storage import STATUSES, EntryCount, FeedbackCount, InboxItem, Stats, UnansweredRow, hash_user
+from .storage import STATUSES, EntryCount, FeedbackCount, InboxItem, Stats, StoreHealth, UnansweredRow, hash_user
 
 __all__ = ["MIGRATIONS", "SqliteStore", "hash_user"]
 
@@ -327,6 +328,18 @@ class SqliteStore:
     async def recall(self, chat_key: str) -> str | None:
         rows = await self._rows("SELECT data FROM conversations WHERE chat_key=?", (chat_key,))
         return rows[0][0] if rows else None
+
+    def health(self) -> StoreHealth:
+        return StoreHealth()  # a local file: a failed write is an error right away, nothing is kept
+
+    def edit_lock(self) -> AsyncContextManager[None]:
+        return contextlib.nullcontext()  # one process: the knowledge folder's own file lock is enough
+
+    async def announce(self, fingerprint: str) -> None:
+        """Nobody else to tell: one process per SQLite file."""
+
+    def listen(self, on_change: Callable[[str], Awaitable[None]]) -> None:
+        """Nobody else to hear from."""
 
     async def claim_job(self, name: str, period: str) -> bool:
         async with self._lock:

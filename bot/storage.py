@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol, Sequence, runtime_checkable
+from typing import Any, AsyncContextManager, Awaitable, Callable, NamedTuple, Protocol, Sequence, runtime_checkable
 
 STATUSES = ("open", "resolved", "dismissed")
 
@@ -54,6 +54,16 @@ class FeedbackCount(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """Whether the database answers; while it does not, the writes kept to be made later."""
+
+    ok: bool = True
+    down_since: float | None = None
+    waiting: int = 0  # writes kept for when the database is back
+    dropped: int = 0  # writes lost because too many were waiting
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     """Usage since a time: questions per kind and per day, top entries, votes, the queue."""
 
@@ -62,6 +72,7 @@ class Stats:
     top_entries: list[EntryCount] = field(default_factory=list)
     feedback: list[FeedbackCount] = field(default_factory=list)  # all time, most 👎 first
     unanswered_by_status: dict[str, int] = field(default_factory=dict)
+    health: StoreHealth = field(default_factory=StoreHealth)
 
     @property
     def asked(self) -> int:
@@ -120,3 +131,9 @@ class Storage(Protocol):
 
     # once-a-day jobs shared by replicas: True for the one caller that gets the day
     async def claim_job(self, name: str, period: str) -> bool: ...
+
+    # replicas: the database's state, curators' edits one at a time, which base each one serves
+    def health(self) -> StoreHealth: ...
+    def edit_lock(self) -> AsyncContextManager[None]: ...
+    async def announce(self, fingerprint: str) -> None: ...
+    def listen(self, on_change: Callable[[str], Awaitable[None]]) -> None: ...

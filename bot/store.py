@@ -14,7 +14,11 @@ __all__ = ["Storage", "SqliteStore", "UnansweredRow", "hash_user", "make_store",
 
 
 def make_store(target: str | Path, *, readonly: bool = False) -> Storage:
-    """The store for a path (not connected yet)."""
+    """The store for a PostgreSQL URL or a SQLite path (``Settings.db_target``), not connected yet."""
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        from .pg_store import PgStore
+
+        return PgStore(target)
     return SqliteStore(target, readonly=readonly)
 
 

@@ -87,6 +87,8 @@ GROUP_ASK_USAGE = "כתבו את השאלה אחרי הפקודה, למשל: /as
 CURATOR_RELOAD_OK = "המאגר נטען מחדש: {entries} פריטים ב־{documents} מסמכים (גרסה {version})."
 CURATOR_RELOAD_FAILED = "הטעינה נכשלה – ממשיכים עם המאגר הקודם. השגיאות:\n{errors}"
 CURATOR_NO_OPEN = "אין שאלות פתוחות. 🎉"
+CURATOR_STORE_DOWN = ("⚠️ מסד הנתונים לא זמין מאז {since} (UTC). הבוט ממשיך לענות; {waiting} רישומים ממתינים "
+                      "לכתיבה כשיחזור.")
 CURATOR_OPEN_TITLE = "שאלות פתוחות (מקובצות):"
 CURATOR_STATS = (
     "סטטיסטיקה:\n"

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .fingerprint import fingerprint
 from .loader import BUNDLED_BASE, load_base
 from .matcher import Matcher
 from .thresholds import Thresholds
@@ -33,6 +34,7 @@ class Snapshot:
     matcher: Matcher
     version: int
     loaded_at: float
+    fingerprint: str = ""  # the content hash of the files it was loaded from (knowledge.fingerprint)
 
 
 class Engine:
@@ -40,10 +42,11 @@ class Engine:
         self.root = Path(root) if root is not None else BUNDLED_BASE
         self.thresholds = thresholds
         self._lock = threading.Lock()
-        self._snapshot = self._build(load_base(self.root), 1)
+        print_ = fingerprint(self.root)
+        self._snapshot = self._build(load_base(self.root), 1, print_)
 
-    def _build(self, kb: KnowledgeBase, version: int) -> Snapshot:
-        snap = Snapshot(kb, Matcher(kb, self.thresholds), version, time.time())
+    def _build(self, kb: KnowledgeBase, version: int, print_: str = "") -> Snapshot:
+        snap = Snapshot(kb, Matcher(kb, self.thresholds), version, time.time(), print_)
         freeze_heap()
         return snap
 
@@ -53,8 +56,9 @@ class Engine:
 
     def reload(self) -> Snapshot:
         """Validate the folder again and swap it in. On ``KnowledgeError`` the old base stays."""
+        print_ = fingerprint(self.root)  # before loading: a change in between shows as a stale hash, reloaded again
         kb = load_base(self.root)  # raises before anything changes
         with self._lock:
-            snap = self._build(kb, self._snapshot.version + 1)
+            snap = self._build(kb, self._snapshot.version + 1, print_)
             self._snapshot = snap
         return snap

@@ -8,7 +8,7 @@ from typing import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import targets, texts
-from bot.curator import Attached
+from bot.curator import Attached, stats_text
 from bot.grouping import Group
 from bot.reloader import BaseInfo
 from bot.shorten import shorten
@@ -53,11 +53,7 @@ def render_reload_error(errors: KnowledgeError | str, limit: int = MAX_MESSAGE) 
 
 
 def render_stats(stats: Stats) -> str:
-    by_kind = stats.by_kind
-    return esc(texts.CURATOR_STATS.format(
-        total=sum(by_kind.values()), answered=by_kind.get("answer", 0), clarify=by_kind.get("clarify", 0),
-        unanswered=by_kind.get("unanswered", 0), open=stats.unanswered_by_status.get("open", 0),
-        up=sum(f.up for f in stats.feedback), down=sum(f.down for f in stats.feedback)))
+    return esc(stats_text(stats))
 
 
 # ---------------------------------------------------------------------- the grouped queue

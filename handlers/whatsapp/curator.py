@@ -15,7 +15,7 @@ import time
 
 from bot import targets, texts
 from bot.conversation import Conversations
-from bot.curator import Attached, Dismissed, Refused, ScopedOut
+from bot.curator import Attached, Dismissed, Refused, ScopedOut, stats_text
 from bot.grouping import Group
 from bot.reloader import BaseInfo, ReloadResult
 from bot.replies import Reply
@@ -77,11 +77,7 @@ def render_errors(errors: str) -> list[Outgoing]:
 
 
 def render_stats(stats: Stats) -> list[Outgoing]:
-    by_kind = stats.by_kind
-    return render_text(texts.CURATOR_STATS.format(
-        total=sum(by_kind.values()), answered=by_kind.get("answer", 0), clarify=by_kind.get("clarify", 0),
-        unanswered=by_kind.get("unanswered", 0), open=stats.unanswered_by_status.get("open", 0),
-        up=sum(f.up for f in stats.feedback), down=sum(f.down for f in stats.feedback)))
+    return render_text(stats_text(stats))
 
 
 def render_action(outcome: Attached | Dismissed | ScopedOut | Refused) -> list[Outgoing]:

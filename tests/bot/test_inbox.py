@@ -3,7 +3,6 @@ passing failures retried, poison items given up, leases recovered after a crash.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,14 +10,12 @@ import pytest
 from bot import inbox as inbox_mod
 from bot.inbox import Inbox, Retry
 from bot.sealing import Sealer
-from bot.sqlite_store import SqliteStore
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await SqliteStore.open(tmp_path / "inbox.db")
-    yield s
-    await s.close()
+async def store(any_store):
+    """The inbox on each backend (SQLite and PostgreSQL)."""
+    yield any_store
 
 
 async def test_a_flooding_lane_holds_one_worker_and_keeps_its_order(store: SqliteStore) -> None:
@@ -39,8 +36,8 @@ async def test_redelivery_is_recognised_and_payload_wiped_when_done(store: Sqlit
     assert await store.inbox_put("telegram", "wamid.X", "l2", b"other") is True  # keys are per channel
     (item, _other) = await store.inbox_claim("w", 5, 30)
     await store.inbox_done(item.id)
-    rows = await store._rows("SELECT payload, status FROM inbox WHERE id=?", (item.id,))
-    assert rows == [(None, "done")]
+    (done,) = [r for r in await _inbox_rows(store) if r[0] == item.id]
+    assert done[1:3] == (None, "done")
     assert await store.inbox_put("whatsapp", "wamid.X", "l", b"secret") is False  # still a redelivery
 
 
@@ -69,7 +66,7 @@ async def test_worker_loop_retries_passing_failures_and_gives_up_on_poison(store
     assert seen.count("ok") == 1 and seen.count("flaky") == 3
     assert seen.count("poison") == inbox_mod.MAX_ATTEMPTS  # tried, then given up (logged), not forever
     assert box.counters.handled == 2 and box.counters.failed == 1
-    assert await store._rows("SELECT status FROM inbox WHERE key='poison'") == [("failed",)]
+    assert [r[2] for r in await _inbox_rows(store) if r[3] == "poison"] == ["failed"]
 
 
 async def test_a_crashed_process_leases_are_recovered_at_start(store: SqliteStore) -> None:
@@ -109,3 +106,9 @@ async def test_without_a_store_duplicates_are_caught_in_memory() -> None:
     assert await box.put("t", "1", "l", {"n": 1}) and not await box.put("t", "1", "l", {"n": 1})
     await box.drain()
     assert got == [1]
+
+
+async def _inbox_rows(store) -> list[tuple]:
+    """(id, payload, status, key) of every inbox row, on either backend."""
+    q = "SELECT id, payload, status, key FROM inbox ORDER BY id"
+    return [tuple(r) for r in await store._rows(q)]
