@@ -25,10 +25,12 @@ import tarfile
 import tempfile
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 
 import knowledge.matcher as M
 from bot.evaluate import SETS, load_items
-from bot.service import _smalltalk
+from bot.service import AnswerService, _smalltalk
+from knowledge.engine import Snapshot
 from knowledge.hebrew import normalize
 from knowledge.loader import load_base
 from knowledge.schema import KnowledgeBase, OutOfScope
@@ -36,12 +38,15 @@ from knowledge.schema import KnowledgeBase, OutOfScope
 ROOT = Path(__file__).resolve().parent.parent
 # Development set -> the commit whose knowledge/base had not yet been fixed with it.
 FIRST_CONTACT = {"dev": "450a294", "dev2": "16d5591", "dev3": "1bc2d1e", "dev4": "c428b8f",
-                 "dev5": "3f7efe0", "dev6": "3f7efe0", "dev7": "c929fc1", "dev8": "f62ed40", "dev9": "6806dac", "dev10": "74cb7f8", "dev11": "b8fce34", "dev12": "801fb48", "dev13": "80541c8", "dev14": "bd41b2f"}
+                 "dev5": "3f7efe0", "dev6": "3f7efe0", "dev7": "c929fc1", "dev8": "f62ed40", "dev9": "6806dac", "dev10": "74cb7f8", "dev11": "b8fce34", "dev12": "801fb48", "dev13": "80541c8", "dev14": "bd41b2f",
+                 "dev15": "bc5e565"}
 ANSWER = [x / 100 for x in range(54, 72)]
 MARGIN = [x / 100 for x in range(0, 9)]
 SURE = [0.75, 0.8, 0.85, 0.9, 1.01]
 
-Row = tuple[str | None, str | None, float, float]  # expected, top entry, top score, runner-up score
+# expected (an entry id, several, "uncovered" or "compare:A,B": the last two never an entry), top
+# entry, top score, runner-up score
+Row = tuple[str | tuple[str, ...] | None, str | None, float, float]
 
 
 def base_at(commit: str, into: Path) -> KnowledgeBase:
@@ -53,11 +58,33 @@ def base_at(commit: str, into: Path) -> KnowledgeBase:
     return load_base(into / commit / "knowledge" / "base")
 
 
+def _intent_row(service: AnswerService, snap: Snapshot, it) -> Row | None:
+    """A message the service answers without the matcher (knowledge.intents: a filler, a bare
+    number, a decision question without a number, a comparison): its outcome does not depend on
+    the thresholds, so it is a row that any threshold answers (or none does)."""
+    reply, match = service.respond(it.q, snap)
+    if match is not None or "intent" not in reply.meta:
+        return None
+    if reply.kind != "answer":
+        return (it.expect, None, 0.0, 0.0)
+    pair = reply.meta.get("compare")
+    top = f"compare:{','.join(str(n) for n in sorted(pair))}" if pair else reply.entry_id  # type: ignore[arg-type]
+    return (it.expect, top, 1.0, 0.0)
+
+
 def replay(kb: KnowledgeBase, items) -> list[Row]:
     matcher = M.Matcher(kb)
+    snap = Snapshot(kb, matcher, 1, 0.0)
+    service = AnswerService(SimpleNamespace(snapshot=snap))  # type: ignore[arg-type]
     rows = []
     for it in items:
-        if it.expect == "smalltalk" or _smalltalk(it.q, normalize(it.q)) is not None:
+        if it.expect == "smalltalk":
+            continue
+        row = _intent_row(service, snap, it)
+        if row is not None:
+            rows.append(row)
+            continue
+        if _smalltalk(it.q, normalize(it.q)) is not None:
             continue
         m = matcher.match(it.q)
         c = m.candidates
@@ -66,7 +93,7 @@ def replay(kb: KnowledgeBase, items) -> list[Row]:
         toks = m.normalized.split()
         lacks = c and (matcher.asks_contact_it_lacks(it.q, c[0].entry_id)
                        or matcher.asks_what_it_lacks(toks, c[0].entry_id))
-        top = c[0].entry_id if c and not lacks and m.out_of_scope is None else None
+        top = c[0].entry_id if c and not lacks and m.out_of_scope is None and not m.unknown_places else None
         rows.append((it.expect, top, c[0].score if c else 0.0, c[1].score if len(c) > 1 else 0.0))
     return rows
 
@@ -80,8 +107,18 @@ def score(rows: list[Row], a: float, margin: float, sure: float) -> tuple[float,
             abst += not answered
         else:
             ins += 1
-            ok += answered and top == expect
+            ok += answered and (top in expect if isinstance(expect, tuple) else top == expect)
     return ok / ins, abst / oos
+
+
+def precision(rows: list[Row], a: float, margin: float, sure: float) -> float:
+    """Of the rows answered at these thresholds, the share answered with the right entry."""
+    answered = right = 0
+    for expect, top, s1, s2 in rows:
+        if top is not None and s1 >= a and (s1 - s2 >= margin or s1 >= sure):
+            answered += 1
+            right += expect is not None and (top in expect if isinstance(expect, tuple) else top == expect)
+    return right / answered if answered else 1.0
 
 
 def main() -> int:
@@ -95,7 +132,8 @@ def main() -> int:
     print(f"pooled first contact, current thresholds {now.answer}/{now.margin}/{now.sure}:")
     for label, rows in pools.items():
         acc, ab = score(rows, now.answer, now.margin, now.sure)
-        print(f"  {label:<26} in-scope {acc:.3f}  abstention {ab:.3f}  ({len(rows)} questions)")
+        prec = precision(rows, now.answer, now.margin, now.sure)
+        print(f"  {label:<26} in-scope {acc:.3f}  abstention {ab:.3f}  precision {prec:.3f}  ({len(rows)} questions)")
     # Thresholds are chosen on the pool that looks like production: a base with out-of-scope
     # examples, none of them from the questions being scored.
     pooled = pools["with other sets' examples"]

@@ -135,14 +135,18 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------------- eval
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .evaluate import SETS, evaluate, load_items
+    from .evaluate import SETS, evaluate, is_fresh, load_items, pooled
 
     service = AnswerService(Engine(settings.kb_path))
     names = list(SETS) if args.set == "all" else [args.set]
     ok = True
+    fresh = []
     for name in names:
         report = evaluate(service, load_items(SETS[name]), name)
         report.render(sys.stdout, confusions=not args.quiet)
         ok &= report.passes()
+        fresh += [report] if is_fresh(name) else []
+    if len(fresh) > 1:  # answer quality: the held-out sets together, for information (no bar)
+        pooled(fresh, "pooled held-out sets").render(sys.stdout, confusions=False)
     print("PASS" if ok else "FAIL: below the bars")
     return 0 if ok else 1

@@ -2,6 +2,15 @@
 
 In scope, only an ``answer`` with the expected entry counts (a ``clarify`` is a miss); out of
 scope, ``unanswered`` or ``clarify`` counts as abstention; smalltalk must come back as smalltalk.
+An in-scope question whose fact no entry holds is labelled ``expect: uncovered``: it counts in
+scope and is always a miss (listed), so a set written from the sources cannot flatter the base by
+leaving out what the base lacks. Precision is what a user meets: of every question that got an
+``answer``, the share that got the right entry (an answer to an uncovered, out-of-scope or
+smalltalk question is wrong).
+
+An in-scope label may also be a list of entry ids (each of them states the asked fact as plainly,
+so either answer is right) or ``compare:A,B``: a comparison of decisions A and B, right only when
+the reply is an ``answer`` laying out both (``Reply.meta["compare"]``).
 """
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ import yaml
 
 from knowledge.errors import KnowledgeError, Problem
 
+from .replies import Reply
 from .service import AnswerService
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "eval"
@@ -24,12 +34,15 @@ SETS = {"tuned": EVAL_DIR / "questions.yaml",
         **{p.stem: p for p in sorted(EVAL_DIR.glob("heldout*.yaml"), key=lambda p: (len(p.stem), p.stem))}}
 BAR_IN_SCOPE = 0.95
 BAR_ABSTAIN = 0.95
+BAR_PRECISION = 0.98
+UNCOVERED = "uncovered"  # in scope, but no entry holds the asked fact
+COMPARE = "compare:"  # "compare:546,2025": both decisions side by side
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
     q: str
-    expect: str | None  # entry id, None (out of scope) or "smalltalk"
+    expect: str | tuple[str, ...] | None  # entry id(s), None (out of scope), "smalltalk", UNCOVERED, COMPARE...
     topic: str
 
 
@@ -43,6 +56,9 @@ class Report:
     smalltalk: int = 0
     smalltalk_ok: int = 0
     clarified_in_scope: int = 0
+    uncovered: int = 0
+    answered: int = 0  # questions of any kind that got an ``answer``
+    answered_right: int = 0
     per_topic: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     confusions: list[tuple[str, str, str, str | None, float]] = field(default_factory=list)
 
@@ -54,8 +70,13 @@ class Report:
     def abstention(self) -> float:
         return self.abstained / self.out_scope if self.out_scope else 1.0
 
+    @property
+    def precision(self) -> float:
+        return self.answered_right / self.answered if self.answered else 1.0
+
     def passes(self) -> bool:
-        return self.accuracy >= BAR_IN_SCOPE and self.abstention >= BAR_ABSTAIN
+        return (self.accuracy >= BAR_IN_SCOPE and self.abstention >= BAR_ABSTAIN
+                and self.precision >= BAR_PRECISION)
 
     def render(self, out: TextIO, confusions: bool = True) -> None:
         print(f"== {self.name}: {self.in_scope} in scope, {self.out_scope} out of scope, "
@@ -64,6 +85,10 @@ class Report:
               f"clarify: {self.clarified_in_scope})  bar {BAR_IN_SCOPE}", file=out)
         print(f"out-of-scope abstention: {self.abstention:.3f} ({self.abstained}/{self.out_scope})  bar {BAR_ABSTAIN}",
               file=out)
+        print(f"precision of answers: {self.precision:.3f} ({self.answered_right}/{self.answered})  "
+              f"bar {BAR_PRECISION}", file=out)
+        if self.uncovered:
+            print(f"in scope but uncovered by the base (always misses): {self.uncovered}", file=out)
         if self.smalltalk:
             print(f"smalltalk recognised: {self.smalltalk_ok}/{self.smalltalk}", file=out)
         print("per topic:", file=out)
@@ -83,8 +108,27 @@ def load_items(path: Path) -> list[Item]:
     for i, raw in enumerate(data, 1):
         if not isinstance(raw, dict) or not isinstance(raw.get("q"), str) or "topic" not in raw:
             raise KnowledgeError(Problem(f"item {i} must have q, expect and topic", file=str(path)))
-        items.append(Item(raw["q"], raw.get("expect"), str(raw["topic"])))
+        expect = raw.get("expect")
+        items.append(Item(raw["q"], tuple(expect) if isinstance(expect, list) else expect, str(raw["topic"])))
     return items
+
+
+def _entry_ids(expect: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if isinstance(expect, tuple):
+        return expect
+    if expect is None or expect in ("smalltalk", UNCOVERED) or expect.startswith(COMPARE):
+        return ()
+    return (expect,)
+
+
+def is_right(expect: str | tuple[str, ...] | None, reply: Reply) -> bool:
+    """Whether an ``answer`` reply is the right one for the label (never for out of scope)."""
+    if reply.kind != "answer":
+        return False
+    if isinstance(expect, str) and expect.startswith(COMPARE):
+        wanted = {int(n) for n in expect[len(COMPARE):].split(",")}
+        return set(reply.meta.get("compare", ())) == wanted  # type: ignore[call-overload]
+    return reply.entry_id in _entry_ids(expect)
 
 
 def evaluate(service: AnswerService, items: list[Item], name: str) -> Report:
@@ -100,14 +144,23 @@ def evaluate(service: AnswerService, items: list[Item], name: str) -> Report:
             rep.out_scope += 1
             ok = reply.kind in ("unanswered", "clarify")
             rep.abstained += ok
-        else:
-            if item.expect not in known:
-                raise KnowledgeError(Problem(f"expected entry '{item.expect}' does not exist (question '{item.q}')",
-                                             file=name))
+        elif item.expect == UNCOVERED:
             rep.in_scope += 1
-            ok = reply.kind == "answer" and reply.entry_id == item.expect
+            rep.uncovered += 1
+            ok = False
+            rep.clarified_in_scope += reply.kind == "clarify"
+        else:
+            for entry_id in _entry_ids(item.expect):
+                if entry_id not in known:
+                    raise KnowledgeError(Problem(f"expected entry '{entry_id}' does not exist (question '{item.q}')",
+                                                 file=name))
+            rep.in_scope += 1
+            ok = is_right(item.expect, reply)
             rep.correct += ok
             rep.clarified_in_scope += reply.kind == "clarify"
+        if reply.kind == "answer":
+            rep.answered += 1
+            rep.answered_right += is_right(item.expect, reply)
         topic = rep.per_topic[item.topic]
         topic[0] += ok
         topic[1] += 1
@@ -115,3 +168,22 @@ def evaluate(service: AnswerService, items: list[Item], name: str) -> Report:
             got = reply.entry_id or (reply.options[0].entry_id if reply.options else None)
             rep.confusions.append((item.q, str(item.expect), reply.kind, got, reply.score))
     return rep
+
+
+def pooled(reports: list[Report], name: str) -> Report:
+    """The sum of several sets' reports (the confusions of all of them, in order)."""
+    total = Report(name)
+    for rep in reports:
+        for f in ("in_scope", "correct", "out_scope", "abstained", "smalltalk", "smalltalk_ok",
+                  "clarified_in_scope", "uncovered", "answered", "answered_right"):
+            setattr(total, f, getattr(total, f) + getattr(rep, f))
+        for topic, (ok, n) in rep.per_topic.items():
+            total.per_topic[topic][0] += ok
+            total.per_topic[topic][1] += n
+        total.confusions.extend(rep.confusions)
+    return total
+
+
+def is_fresh(name: str) -> bool:
+    """A held-out set: written fresh and never used to tune anything."""
+    return name.startswith("heldout")

@@ -17,7 +17,7 @@ from knowledge.hebrew import is_stop, normalize
 from knowledge.matcher import Match
 from knowledge.schema import Entry
 
-from . import texts
+from . import quality, texts
 from .replies import Citation, Option, Question, Reply
 from .settings import DEFAULT_HASH_KEY
 from .storage import Storage, hash_user
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 MAX_OPTIONS = 3
 Vote = Literal["stored", "unknown", "failed"]
-CLARIFY_MIN = 0.25  # a did-you-mean option must score at least this
 
 _GREETINGS = {"שלומ", "היי", "הי", "הלו", "אהלנ", "אהלא", "בוקר", "ערב", "צהריימ", "צהרימ", "טוב", "טובימ",
               "טובה", "נשמע", "שלומכ", "שלומכמ", "hi", "hello", "hey", "shalom", "יומ", "נעימ", "מה", "איכ", "לכ", "לכמ", "אליכ", "לכולמ", "כולמ", "חברימ",
@@ -111,6 +110,9 @@ class AnswerService:
         """The reply for a text, without side effects (used by handle, ask and the benchmarks)."""
         snap = snap or self.engine.snapshot
         norm = normalize(text[:4000])
+        intent = quality.intent_reply(self, text, norm, snap)  # answer quality: not a question of its own
+        if intent is not None:
+            return intent, None
         small = _smalltalk(text, norm)
         if small is not None:
             return Reply("smalltalk", small), None
@@ -120,15 +122,19 @@ class AnswerService:
             return self._entry_reply(entry, snap, match.best.score), match
         options = tuple(
             Option(snap.kb.entries[c.entry_id].title, entry_id=c.entry_id, score=c.score)
-            for c in match.candidates[:MAX_OPTIONS] if c.score >= CLARIFY_MIN
+            for c in match.candidates[:MAX_OPTIONS] if c.score >= snap.matcher.thresholds.option
         )
         if match.out_of_scope is not None:
             return Reply("unanswered", texts.OUT_OF_SCOPE.format(subject=match.out_of_scope),
                          score=match.best.score if match.best else 0.0), match
+        if match.lacking and match.best:  # answer quality: say what the base has, and what it lacks
+            return quality.lacking_reply(match, snap), match
         if match.decision == "clarify" and options:
             return Reply("clarify", texts.CLARIFY, options=options,
                          score=match.best.score if match.best else 0.0), match
-        if match.unknown_decisions:
+        if match.unknown_places:  # answer quality: a town or council no entry names
+            body = texts.UNKNOWN_PLACE.format(places=", ".join(match.unknown_places))
+        elif match.unknown_decisions:
             body = texts.UNKNOWN_DECISION.format(numbers=", ".join(match.unknown_decisions),
                                                  known=self._known_decisions(snap))
         elif match.unknown_numbers:
@@ -141,7 +147,7 @@ class AnswerService:
         if self.store is None:
             return reply
         user = hash_user(q.user_id, self.hash_key)
-        if reply.kind in ("clarify", "unanswered"):
+        if reply.kind in ("clarify", "unanswered") and reply.meta.get("queue", True):
             candidates: list[dict[str, Any]] = [
                 {"entry_id": c.entry_id, "score": c.score} for c in (match.candidates if match else ())]
             try:
@@ -320,5 +326,5 @@ class AnswerService:
             return Reply("browse", texts.SEARCH_USAGE)
         cands = snap.matcher.search(text, k=k)
         options = tuple(Option(snap.kb.entries[c.entry_id].title, entry_id=c.entry_id, score=c.score)
-                        for c in cands if c.score >= CLARIFY_MIN)
+                        for c in cands if c.score >= snap.matcher.thresholds.option)
         return Reply("browse", texts.SEARCH_RESULTS if options else texts.SEARCH_NONE, options=options)

@@ -215,3 +215,33 @@ WA_GROUP_DISMISS = "🗑 סגירה"
 WA_GROUP_DETAIL = "קבוצה #{id}: {count} שאלות, {askers} שואלים.\n{examples}"
 # /help as each channel's users type commands (Telegram's is HELP)
 HELP_BY_CHANNEL = {"whatsapp": WA_HELP}
+
+# answer quality: replies to messages that are not a question of their own (knowledge.intents),
+# comparisons of two decisions, localities, and what the base knows and lacks
+FILLER_HELP = ("לא בטוח למה הכוונה. 🙂 כתבו את השאלה במילים, למשל: מה התקציב של החלטה 546? "
+               "או מי משלם על הטיסות של משלחת? (/help – מה אפשר לשאול)")
+BARE_NUMBER = "לא הבנתי את המספר {number} לבד. התכוונתם להחלטה? ההחלטות שאני מכיר:"
+WHICH_DECISION = "על איזו החלטה? אלה ההחלטות שבמאגר:"
+COMPARE_TITLE = "השוואה בין החלטה {a} להחלטה {b}:"
+COMPARE_DATE = "מיום"
+COMPARE_BUDGET = "תקציב"
+COMPARE_PERIOD = "תקופה"
+COMPARE_LOCALITIES = "יישובים"
+COMPARE_FOCUS = "במוקד"
+COMPARE_UNKNOWN = "לא במאגר"
+UNKNOWN_PLACE = ("במאגר שלי אין מידע על {places}: אף החלטה, סעיף או תכנית שבמאגר לא מזכירים אותו בשמו. "
+                 "כדאי לבדוק בנוסח ההחלטה הרלוונטית או מול המשרד האחראי.")
+# What the base has and lacks (knowledge.answerability.LACKING): the best entry is about the
+# question's subject, but not the kind of fact asked. {title} is that entry's title.
+LACKING = {
+    "amount": "במאגר יש מידע על \"{title}\", אבל לא הסכום שנשאל עליו.",
+    "number": "במאגר יש מידע על \"{title}\", אבל לא המספר שנשאל עליו.",
+    "date": "במאגר יש מידע על \"{title}\", אבל לא התאריך שנשאל עליו.",
+    "next": "המאגר מתעד את מה שהיה עד עדכונו האחרון, לא מועדים עתידיים. הקרוב ביותר במאגר: \"{title}\".",
+    "now": "המאגר נכון למועד עדכונו ואינו יודע מה המצב היום. הקרוב ביותר במאגר: \"{title}\".",
+    "done": "במאגר יש את מה שהוחלט ותוכנן (\"{title}\"), לא את מה שבוצע בפועל מאז.",
+    "role": "במאגר יש מידע על \"{title}\", אבל לא מי ממלא את התפקיד שנשאל עליו.",
+    "contact": "אין במאגר פרטי קשר כאלה. הקרוב ביותר במאגר: \"{title}\".",
+}
+PLACE_LIST_TITLE = "{place} במאגר"
+PLACE_LIST = "אלה הפריטים במאגר שמזכירים את {place}:"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .fingerprint import fingerprint
 from .loader import BUNDLED_BASE, load_base
-from .matcher import Matcher, Thresholds
+from .matcher import Matcher
+from .thresholds import Thresholds
 from .schema import KnowledgeBase
 
 

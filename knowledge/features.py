@@ -156,13 +156,19 @@ _ROLES = frozenset({"מנכל", "מנכלית", "יור", "ראש", "שר", "ש�
 _WHO = frozenset(QUESTION_WORDS["who"])
 
 
+_HEADS = frozenset({"עומד", "עומדת", "עומדימ"})  # "מי עומד בראש ...": who heads
+
+
 def asked_role(norm_tokens: Sequence[str]) -> str | None:
-    """The title a "who" question asks for when it comes right after the question word, else None.
-    The base names an office holder only where an entry says so; "מי המנכ"ל של אשכול נגב מערבי"
-    matched to the cluster's entry would answer with its members instead."""
+    """The title a "who" question asks for when it comes right after the question word ("מי עומד
+    בראש" reads through to ראש), else None. The base names an office holder only where an entry
+    says so; "מי המנכ"ל של אשכול נגב מערבי" matched to the cluster's entry would answer with its
+    members instead."""
     for i, tok in enumerate(norm_tokens):
         if any(r in _WHO for r in behind_clitics(tok)):
             rest = [t for t in norm_tokens[i + 1:] if not is_stop(t)]
+            if rest and rest[0] in _HEADS:
+                rest = rest[1:]
             if rest and any(k in _ROLES for k, _ in variants(rest[0])):
                 return rest[0]
             return None
@@ -170,7 +176,7 @@ def asked_role(norm_tokens: Sequence[str]) -> str | None:
 
 
 _NOW = frozenset({"היומ", "עכשיו", "כיומ", "כרגע", "נוכחי", "הנוכחי", "הנוכחית", "נוכחית", "המכהנ", "המכהנת",
-                  "סטטוס", "הסטטוס"})
+                  "סטטוס", "הסטטוס", "בתוקפ"})  # בתוקף: is it still in force
 # "היום" is also "the day": סדר היום (the agenda), היום שאחרי (the day after), היום המדויק (the exact day).
 _DAY_BEFORE = frozenset({"סדר", "בסדר", "לסדר", "מסדר"})
 _DAY_AFTER = frozenset({"שאחרי", "המדויק", "שבו", "שבה", "הראשונ", "השני", "השלישי", "האחרונ", "הזה"})
@@ -188,6 +194,23 @@ def asks_now(norm_tokens: Sequence[str]) -> bool:
             continue
         return True
     return False
+
+
+# Verbs of carrying out (built, set up, carried out, spent, paved, realised): the base holds what was
+# decided, never what has been done since.
+_DONE = frozenset(normalize(w) for w in (
+    "הוקם", "הוקמו", "הוקמה", "הקימו", "נבנה", "נבנו", "נבנתה", "יושם", "יושמו", "יושמה", "יישמו", "בוצע", "בוצעו",
+    "בוצעה", "ביצעו", "נוצל", "נוצלו", "ניצלו", "נסלל", "נסללו", "סללו", "מומש", "מומשו", "מומשה", "מימשו",
+    "הושלם", "הושלמו", "הושלמה"))
+
+
+def asks_done(norm_tokens: Sequence[str]) -> bool:
+    """Whether a question asks what has been carried out ("פארקי התעשייה מ-546 הוקמו?", "בית החולים
+    כבר נבנה?", "יישמו משהו?"), but not why or when something was set up ("למה הקימו אשכולות",
+    "מתי הקימו תחום למיצוי זכויות"), which an entry may tell."""
+    if not any(r in _DONE for t in norm_tokens for r in behind_clitics(t)):
+        return False
+    return not question_types(" ".join(norm_tokens)) & {"why", "when"}
 
 
 _NEXT = frozenset({"הבא", "הבאה", "הבאימ", "הבאות", "הקרוב", "הקרובה", "הקרובימ", "בקרוב"})

@@ -109,6 +109,10 @@ def read_number_words(norm: str) -> str:
     out: list[str] = []
     i = 0
     while i < len(toks):
+        if i and "באר" in behind_clitics(toks[i - 1]):  # באר שבע is a city, not a seven
+            out.append(toks[i])
+            i += 1
+            continue
         total, current, j, big = 0, 0, i, False
         lead = 0  # "חמש ארבעים ושש": a unit before tens is said digit by digit (5, 46 -> 546)
         last_kind = ""

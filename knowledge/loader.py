@@ -14,6 +14,7 @@ from typing import Any
 from .checker import Checker
 from .errors import KnowledgeError, Problem
 from .hebrew import normalize
+from .layout import unwrap  # answers as a phone shows them, in one place for every channel
 from .schema import KINDS, Document, Entry, KnowledgeBase, OutOfScope, Source
 from .side_files import OUT_OF_SCOPE_FILE, SYNONYMS_FILE, read_out_of_scope, read_synonyms
 from .yaml_source import LineMap, read_yaml
@@ -81,16 +82,17 @@ def _document(data: Any, file: str) -> tuple[Document | None, list[Problem], dic
             continue
         lines[eid] = item.line
         entries.append(Entry(
-            id=eid, title=etitle, answer=answer, doc_id=doc_id or "", kind=kind, source=esource or source,
+            id=eid, title=etitle, answer=unwrap(answer), doc_id=doc_id or "", kind=kind, source=esource or source,
             file=file, line=item.line, questions=c.texts(item, "questions", label),
             keywords=c.texts(item, "keywords", label), related=c.texts(item, "related", label),
-            clause=clause, stage=stage, phase=phase, checklist=c.texts(item, "checklist", label),
+            clause=clause, stage=stage, phase=phase, checklist=tuple(unwrap(x) for x in c.texts(item, "checklist", label)),
             decision_number=decision.number if decision else None,
             decision_date=decision.date if decision else None,
         ))
     if doc_id is None or title is None:
         return None, c.problems, lines
-    doc = Document(doc_id, kind, title, source, file, tuple(entries), decision, stages, phases, summary)
+    doc = Document(doc_id, kind, title, source, file, tuple(entries), decision, stages, phases,
+                   unwrap(summary) if summary else summary)
     return doc, c.problems, lines
 
 

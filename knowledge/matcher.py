@@ -10,17 +10,21 @@ from __future__ import annotations
 import math
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from .answerability import EntryFacts
+from .gazetteer import Gazetteer, asked_about
 from .features import SynonymTagger, asked_sentences, decision_refs, word_overlap
 from .hebrew import guarded_numbers, is_stop, normalize, question_types, sound_key, variants
 from .out_of_scope import OutOfScopeExamples
 from .schema import Entry, KnowledgeBase
+from .thresholds import Thresholds
+
+__all__ = ["Candidate", "Match", "Matcher", "Thresholds"]
 
 Decision = Literal["answer", "clarify", "unanswered"]
 
@@ -44,23 +48,13 @@ OTHER_DECISION_PENALTY = 0.06  # an entry that only mentions the decision a ques
 # An entry none of whose questions asks the way the question does (who / when / how much / why /
 # where / how) is less likely the answer: "למה צריך אשכולות" is not "כמה אשכולות יש".
 QUESTION_TYPE_PENALTY = 0.06
+PLACE_PENALTY = 0.06  # an entry that does not name the locality asked about, when another does
 SOUND_ALIKE = 0.85  # weight of a known word read the same as an unknown question word
 KNOWN_AS_WRITTEN = 0.86  # a reading this good (the word itself, or one clitic off) is not a typo
 # Contact details (phone, address, e-mail, fax) are never facts of the base unless an entry is
 # *about* them: "מה הטלפון של סורוקה" names a place from an answer but asks what no answer holds.
 CONTACT_KEYS = frozenset({"טלפונ", "טלפונימ", "כתובת", "מייל", "אימייל", "email", "פקס", "וואטסאפ"})
 SCATTER_CAP = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Calibrated on first-contact development questions with out-of-scope examples from the other
-    sets only (benchmarks/calibrate.py, docs/matching.md)."""
-
-    answer: float = 0.60
-    clarify: float = 0.42
-    margin: float = 0.01
-    sure: float = 0.75  # above this the margin is not required
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +74,8 @@ class Match:
     unknown_numbers: tuple[str, ...] = ()  # guarded numbers no entry of the base knows
     unknown_decisions: tuple[str, ...] = ()  # "החלטה N" where no entry knows decision N
     out_of_scope: str | None = None  # the out-of-scope subject the question is closest to
+    unknown_places: tuple[str, ...] = ()  # localities the question is about that no entry names
+    lacking: str | None = None  # the kind of fact asked that the best entry lacks (answerability.LACKING)
 
     @property
     def best(self) -> Candidate | None:
@@ -97,7 +93,7 @@ class Matcher:
         self.ids: list[str] = list(kb.entries)
         self.position = {entry_id: n for n, entry_id in enumerate(self.ids)}
         self._build(kb.entries.values())
-        self.out_of_scope = OutOfScopeExamples(kb.out_of_scope)
+        self.out_of_scope = OutOfScopeExamples(kb.out_of_scope, self.thresholds)
 
     # ---------------------------------------------------------------- index
     def _entry_fields(self, e: Entry) -> list[tuple[str, float]]:
@@ -126,6 +122,7 @@ class Matcher:
         self.decision_of: list[int | None] = []
         self.asks: list[frozenset[str] | None] = []
         self.facts = EntryFacts()
+        self.gazetteer = Gazetteer()  # localities named by each entry's title, keywords and answer
         for idx, e in enumerate(entries):
             tf: dict[str, float] = defaultdict(float)
             length = 0.0
@@ -136,6 +133,8 @@ class Matcher:
                 norm = normalize(text)
                 toks = norm.split()
                 all_tokens.extend(toks)
+                if n in (0, 2, 3):  # title, keywords, answer (and checklist): what the entry names
+                    self.gazetteer.add(idx, toks)
                 keys_here: list[str] = []
                 for tok in toks:
                     if tok.isdigit():
@@ -378,17 +377,39 @@ class Matcher:
             if qtypes and asks is not None and not qtypes & asks:
                 combined *= 1.0 - QUESTION_TYPE_PENALTY
             results.append(Candidate(self.ids[idx], round(combined, 4), round(cv, 4), round(fz, 4), round(bm, 4)))
+        places = asked_about(text)
+        if places:
+            unknown = self.gazetteer.unknown(places)
+            if unknown and len(unknown) == len(places):
+                results.sort(key=lambda c: (-c.score, -c.bm25))
+                return Match("unanswered", tuple(results[:k]), norm, unknown_places=unknown)
+            results = self._naming(results, [p for p in places if self.gazetteer.knows(p)])
         results.sort(key=lambda c: (-c.score, -c.bm25))
         results = results[:k]
         decision = self.decide(results)
+        lacking = None
         if decision != "unanswered" and self.asks_contact_it_lacks(text, results[0].entry_id, toks):
-            decision = "unanswered"
-        if decision == "answer" and self.asks_what_it_lacks(toks, results[0].entry_id, qtypes):
-            decision = "clarify"  # the entry may still help ("is it worth the cost"), but not as the answer
+            decision, lacking = "unanswered", "contact"
+        if decision == "answer":
+            lacking = self.asks_what_it_lacks(toks, results[0].entry_id, qtypes)
+            if lacking:
+                decision = "clarify"  # the entry may still help ("is it worth the cost"), but not as the answer
         subject = self.closer_out_of_scope(qtext, numbers, results[0].fuzzy, self.position[results[0].entry_id])
         if subject is not None:
             decision = "unanswered"
-        return Match(decision, tuple(results), norm, out_of_scope=subject)
+        return Match(decision, tuple(results), norm, out_of_scope=subject, lacking=lacking)
+
+    def _naming(self, results: list[Candidate], places: list[str]) -> list[Candidate]:
+        """When some candidate names a locality the question is about, the others scaled by
+        1 - PLACE_PENALTY: a question about Dimona is answered by an entry that names Dimona, not by
+        one that shares another word with it; but "the Sderot decision's budget" still finds the
+        budget entry, which names the decision, not the town."""
+        sets = [self.gazetteer.entries[p] for p in places]  # no union: a common town names thousands
+        names = [any(self.position[c.entry_id] in s for s in sets) for c in results]
+        if not any(names):
+            return results
+        return [c if named else replace(c, score=round(c.score * (1 - PLACE_PENALTY), 4))
+                for c, named in zip(results, names)]
 
     def _at(self, key: str, idx: int) -> int | None:
         """Where entry ``idx`` sits in ``key``'s posting, or None if the entry lacks the word."""
@@ -409,7 +430,7 @@ class Matcher:
         holds = None if entry_idx is None else (lambda key: self._holds(key, entry_idx))
         return self.out_of_scope.closer(qtext, numbers, entry_fuzzy, holds)
 
-    def asks_what_it_lacks(self, toks: list[str], entry_id: str, qtypes: frozenset[str] | None = None) -> bool:
+    def asks_what_it_lacks(self, toks: list[str], entry_id: str, qtypes: frozenset[str] | None = None) -> str | None:
         """Whether the question asks a kind of fact the entry cannot tell: see ``EntryFacts.lacks``."""
         idx = self.position[entry_id]
         if qtypes is None:

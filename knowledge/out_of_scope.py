@@ -17,16 +17,13 @@ from rapidfuzz import fuzz, process
 
 from .hebrew import content_tokens, variants
 from .schema import OutOfScope
+from .thresholds import DEFAULT, Thresholds
 
-# A question at least this close to an example, and at most 0.05 further from it than from the best
-# entry, is out of scope. Chosen leave-one-set-out on the development sets (docs/matching.md).
-FLOOR = 0.60
-LEAD = -0.05
-SAME = 0.95  # this close, it is a question the curators listed, asked again
 
 
 class OutOfScopeExamples:
-    def __init__(self, subjects: Iterable[OutOfScope]) -> None:
+    def __init__(self, subjects: Iterable[OutOfScope], thresholds: Thresholds = DEFAULT) -> None:
+        self.thresholds = thresholds
         self.texts: list[str] = []
         self.numbers: list[frozenset[str]] = []
         self.subjects: list[str] = []
@@ -48,13 +45,13 @@ class OutOfScopeExamples:
 
     def closer(self, qtext: str, numbers: set[str], entry_fuzzy: float,
                entry_holds: Callable[[str], bool] | None = None) -> str | None:
-        """The subject whose example is close to the question (at least FLOOR, and within LEAD of
+        """The subject whose example is close to the question (at least ``oos_floor``, and within ``oos_lead`` of
         ``entry_fuzzy``, the best entry's similarity), if any.
 
         ``entry_holds(key)`` says whether the best entry has a word reading. Only examples sharing a
         word with the question that the entry lacks count: the evidence must be what the entry does
         not cover ("כמה מרוויחה מנהלת ..."), not the entity both talk about ("... בכנס החשיפה
-        לאשכולות"), unless the question is an example asked again (SAME). An example naming a
+        לאשכולות"), unless the question is an example asked again (``oos_same``). An example naming a
         number counts only for questions naming it too ("numbers are facts": an example about
         decision 2026 says nothing about decision 2025)."""
         words = qtext.split()
@@ -64,11 +61,12 @@ class OutOfScopeExamples:
         texts = [self.texts[n] for n in near]
         sim = (process.cdist([qtext], texts, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
                + process.cdist([qtext], texts, scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]) / 200.0
-        need = max(FLOOR, entry_fuzzy + LEAD) - 1e-6
+        t = self.thresholds
+        need = max(t.oos_floor, entry_fuzzy + t.oos_lead) - 1e-6
         close = [(float(sim[j]), n) for j, n in enumerate(near) if sim[j] >= need]
         if not close:
             return None  # the usual case: the entry's words need not be read at all
         if entry_holds is not None:
             lacking = self._sharing(w for w in words if not any(entry_holds(k) for k, _ in variants(w)))
-            close = [(value, n) for value, n in close if value >= SAME or n in lacking]
+            close = [(value, n) for value, n in close if value >= t.oos_same or n in lacking]
         return self.subjects[max(close)[1]] if close else None

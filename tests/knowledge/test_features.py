@@ -97,3 +97,18 @@ def test_asked_sentences_skip_context_and_keep_numbers_whole():
 def test_asks_next():
     assert asks_next(normalize("מתי הכנס הבא של מעגלים בנגב").split())
     assert not asks_next(normalize("מתי התקיים הכנס של מעגלים בנגב").split())
+
+
+def test_asks_done_is_about_what_was_carried_out_not_why_or_when_it_was_set_up():
+    from knowledge.features import asks_done
+
+    assert asks_done(normalize("פארקי התעשייה מ-546 הוקמו?").split())
+    assert asks_done(normalize("בית החולים כבר נבנה?").split())
+    assert not asks_done(normalize("למה בכלל הקימו אשכולות").split())
+    assert not asks_done(normalize("מתי הקימו ברווחה תחום למיצוי זכויות").split())
+
+
+def test_who_heads_reads_through_to_the_title():
+    from knowledge.features import asked_role
+
+    assert asked_role(normalize("מי עומד בראש המינהל לקשרי חוץ").split()) == "בראש"

@@ -223,3 +223,12 @@ def test_a_folder_that_cannot_be_listed_is_a_problem_not_a_silent_gap(good_kb, m
     with pytest.raises(KnowledgeError) as info:
         load_base(good_kb)
     assert [str(p) for p in info.value.problems] == ["sub: folder cannot be read (Permission denied)"]
+
+
+def test_every_answer_that_dates_decision_546_carries_the_13_7_caveat():
+    """The fact sheet rates 14.7.2013 medium-high (later decisions cite 13.7.2013): wherever an
+    answer states the date, it says so."""
+    from knowledge.loader import load_base
+
+    stated = [e for e in load_base().entries.values() if "14.7.2013" in e.answer]
+    assert stated and all("13.7.2013" in e.answer for e in stated)

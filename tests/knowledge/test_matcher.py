@@ -249,3 +249,14 @@ def test_the_next_event_is_never_answered_from_a_dated_entry(matcher):
     assert matcher.facts.when[idx]  # it states a date, so "when" alone would pass
     assert not matcher.asks_what_it_lacks(normalize("מתי אושר התקציב של החלטה 2025").split(), "dec-2025-budget")
     assert matcher.asks_what_it_lacks(normalize("מתי התקציב הבא של החלטה 2025").split(), "dec-2025-budget")
+
+
+def test_a_locality_the_base_never_names_is_said_so():
+    from knowledge.loader import load_base
+
+    from knowledge.matcher import Matcher
+
+    m = Matcher(load_base())
+    match = m.match("נהריה יישוב מטרה?")
+    assert match.decision == "unanswered" and match.unknown_places == ("נהריה",)
+    assert m.match("ירוחם בתוך 546?").best.entry_id == "decision-546-localities"

@@ -32,3 +32,16 @@ def test_only_a_word_the_entry_lacks_is_evidence():
 def test_an_example_naming_a_number_needs_the_same_number():
     assert EXAMPLES.closer(_q("כמה כסף יש בהחלטה 2025"), {"2025"}, 0.0) is None
     assert EXAMPLES.closer(_q("כמה כסף יש בהחלטה 2026"), {"2026"}, 0.0) == "החלטות אחרות"
+
+
+def test_no_out_of_scope_example_blocks_an_alternate_question_or_an_in_scope_evaluation_question():
+    """An out-of-scope subject must never beat an entry that holds the asked fact: every alternate
+    question of the bundled base, and every evaluation question labelled with an entry."""
+    from bot.evaluate import SETS, _entry_ids, load_items
+    from knowledge.engine import Engine
+
+    snap = Engine().snapshot
+    questions = [q for e in snap.kb.entries.values() for q in e.questions]
+    questions += [it.q for path in SETS.values() for it in load_items(path) if _entry_ids(it.expect)]
+    blocked = [(q, m.out_of_scope) for q in questions if (m := snap.matcher.match(q)).out_of_scope]
+    assert not blocked
