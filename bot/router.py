@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Union
 
 from . import texts
+from knowledge.intents import is_filler
+
 from .conversation import MAX_PICK, Conversations, asks_next, bare_number
 from .curator import CuratorService, Refused, ScopeOutcome
 from .grouping import Group
@@ -122,8 +124,9 @@ class Router:
             if verdict == "warn":
                 return Reply("browse", texts.SLOW_DOWN)
         pick = bare_number(text)
+        going_on, filler = asks_next(text), is_filler(text)
         offer = await self.conversations.recall(caller.channel, caller.chat_id) if (
-            pick is not None or asks_next(text)) else None
+            pick is not None or going_on or filler) else None
         reply: Reply | None = None
         if offer and pick is not None:
             if 1 <= pick <= len(offer.options):
@@ -131,8 +134,10 @@ class Router:
             elif pick <= MAX_PICK and offer.options:
                 reply = Reply("browse", texts.OPTION_OUT_OF_RANGE.format(number=pick, count=len(offer.options)),
                               options=offer.options, next=offer.next)
-        elif offer and offer.next is not None:
+        elif offer and going_on and offer.next is not None:
             reply = self._open(offer.next)
+        elif offer and filler:  # "מה?", "לא הבנתי", "עוד": the last options again (without context: help)
+            reply = Reply("browse", texts.REPEAT_OPTIONS, options=offer.options, next=offer.next)
         if reply is None:
             reply = await self.service.handle(Question(text, channel=caller.channel, chat_type=caller.chat_type,
                                                        user_id=caller.user_id))

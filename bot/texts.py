@@ -76,6 +76,7 @@ ENTRY_NOT_FOUND = "הפריט הזה כבר לא קיים במאגר (אולי �
 SLOW_DOWN = "רגע 🙂 הגיעו ממך הרבה שאלות בבת אחת. אענה שוב בעוד דקה – אפשר לשלוח אז את השאלה החשובה ביותר."
 # A number right after a reply with options picks one; past the last one:
 OPTION_OUT_OF_RANGE = "אין אפשרות {number}. אפשר לבחור מספר מ־1 עד {count}:"
+REPEAT_OPTIONS = "אלה האפשרויות מההודעה הקודמת – אפשר לבחור מספר, או לשאול במילים אחרות:"
 NO_NEXT_STEP = "אין שלב הבא להציג. אפשר לפתוח תכנית או אירוח משלחת ולעבור בין השלבים."
 
 FEEDBACK_THANKS_UP = "תודה על המשוב! 👍"

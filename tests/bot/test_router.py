@@ -89,3 +89,12 @@ async def test_rate_limit_one_warning_then_silence_and_nothing_queued(rt: Runtim
     assert (await rt.router.text(Caller("whatsapp", "972500000002", "972500000002"), "שלום")) is not None
     console = Caller("console", "console", "console")
     assert all([await rt.router.text(console, f"שאלה {i}") for i in range(8)])  # the terminal is not limited
+
+
+async def test_a_filler_repeats_the_last_options_and_without_them_offers_help(rt: Runtime) -> None:
+    menu = await rt.router.run(USER, "decisions")
+    again = await rt.router.text(USER, "לא הבנתי")
+    assert again is not None and again.text == texts.REPEAT_OPTIONS and again.options == menu.options  # type: ignore[union-attr]
+    fresh = Caller("telegram", "400", "400")
+    helped = await rt.router.text(fresh, "מה?")
+    assert helped is not None and helped.kind == "unanswered" and helped.text != texts.SMALLTALK_THANKS
