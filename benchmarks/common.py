@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmarks: locating shared data, building synthetic bases, machine info."""
+"""Helpers for the benchmarks: the bundled HeQ data, building synthetic bases, machine info."""
 from __future__ import annotations
 
 import json
@@ -10,12 +10,15 @@ from pathlib import Path
 from knowledge.schema import Document, Entry, KnowledgeBase, OutOfScope, Source
 
 REPO = Path(__file__).resolve().parent.parent
-HEQ = Path(os.environ.get("RASHUT_HEQ", REPO.parent / "shared" / "data" / "heq" / "val_v1.1.json"))
+HEQ = Path(os.environ.get("RASHUT_HEQ", REPO / "benchmarks" / "data" / "heq" / "val_v1.1.json"))
 SOURCE = Source("HeQ (Webiks for MAFAT, CC BY 4.0)", None, date(2023, 1, 1))
 
 
 def load_heq() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
     """Paragraphs as (id, title, context) and answerable questions as (question, paragraph id)."""
+    if not HEQ.is_file():
+        raise SystemExit(f"HeQ data not found at {HEQ}: it ships in benchmarks/data/heq/ (or set RASHUT_HEQ "
+                         "to a copy of HeQ's val_v1.1.json)")
     data = json.loads(HEQ.read_text(encoding="utf-8"))
     paragraphs, questions = [], []
     for a, article in enumerate(data["data"]):

@@ -10,7 +10,7 @@ from typing import Sequence
 from knowledge.errors import KnowledgeError, RashutError
 
 from .evaluate import SETS
-from .settings import Settings
+from .settings import Settings, environment
 
 log = logging.getLogger("rashut")
 
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     _kb_arg(p)
     _db_arg(p)
     p = sub.add_parser("chat", help="console chat")
+    p.add_argument("--visual", action="store_true", default=None,
+                   help="reorder Hebrew for terminals that show it reversed (xterm, tmux...)")
     _kb_arg(p)
     _db_arg(p)
     p = sub.add_parser("ask", help="answer one question, or one per stdin line as JSON lines")
@@ -85,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     import dataclasses
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(environment())  # the environment, then an optional ./.env
     changes = {}
     if getattr(args, "kb", None):
         changes["kb_path"] = args.kb

@@ -27,7 +27,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd in ("chat", "run"):
         from . import run
 
-        return run.chat(settings) if cmd == "chat" else run.run(settings)
+        return run.chat(settings, visual=getattr(args, "visual", None)) if cmd == "chat" else run.run(settings)
     if cmd == "unanswered":
         from . import curation_cli
 

@@ -13,11 +13,12 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import Protocol
+import threading
+from typing import Any, Protocol
 
 from .logs import install_log_guards
 from .runtime import Runtime
-from .settings import Settings
+from .settings import DEFAULT_HASH_KEY, Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ def run(settings: Settings, *, interactive: bool | None = None) -> int:
             return 2
         return chat(settings)
     install_log_guards(settings.secrets(), settings.log_level, settings.hash_key)
+    if settings.hash_key == DEFAULT_HASH_KEY:
+        log.warning("RASHUT_HASH_KEY is not set: user ids are hashed with the development key")
     runtime = Runtime.build(settings)  # a broken base stops here with every problem listed
     return asyncio.run(serve(runtime))
 
@@ -125,18 +128,27 @@ async def _until_stopped(stop: asyncio.Event, channels: list[Channel]) -> int:
     return 0
 
 
-def chat(settings: Settings) -> int:
-    """``rashut chat``: the console chat on the runtime (the store keeps the queue and statistics)."""
-    return asyncio.run(_chat(settings))
+def chat(settings: Settings, *, visual: bool | None = None) -> int:
+    """``rashut chat``: the console chat on the runtime (the store keeps the queue and statistics).
 
-
-async def _chat(settings: Settings) -> int:
-    from handlers.console import chat as console_chat
+    The runtime runs in an event loop on a thread of its own and the terminal is read in the main
+    thread, so Ctrl+C reaches the reading at once (an event loop blocked in a read would not see it)."""
+    from handlers.console import Console
 
     runtime = Runtime.build(settings)
-    await runtime.start()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="runtime", daemon=True)
+    thread.start()
+
+    def call(coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
     try:
-        await console_chat(runtime.router)
+        call(runtime.start())
+        return Console(runtime.router, call, visual=settings.console_visual if visual is None else visual).run()
     finally:
-        await runtime.stop(0.5)
-    return 0
+        try:
+            call(runtime.stop(0.5))
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)

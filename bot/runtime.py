@@ -24,7 +24,7 @@ from .reloader import BaseInfo, KnowledgeReloader
 from .router import Router
 from .sealing import Sealer
 from .service import AnswerService
-from .settings import DEFAULT_HASH_KEY, Settings
+from .settings import Settings
 from .storage import Storage
 from .store import make_store
 
@@ -114,8 +114,6 @@ class Runtime:
     # ------------------------------------------------------------------ lifecycle
     async def start(self, *, connect: bool = True) -> None:
         """Open the store, recover the inbox, start the watcher, the jobs and the inbox workers."""
-        if self.settings.hash_key == DEFAULT_HASH_KEY and self.store is not None:
-            log.warning("RASHUT_HASH_KEY is not set: user ids are hashed with the development key")
         if self.store is not None and connect:
             await self.store.connect()
         if self.store is not None and not self.store.shared:
@@ -126,7 +124,7 @@ class Runtime:
             self.store.listen(self._other_replica_loaded)
         if self.settings.watch_kb:
             await self.reloader.start()
-            log.info("watching %s for knowledge changes", self.engine.root)
+            log.debug("watching %s for knowledge changes", self.engine.root)
         if any(n.has_curators() for n in self.notifiers):
             self.jobs.on_digest(self.send_digest)
         self.jobs.start()

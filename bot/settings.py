@@ -12,6 +12,20 @@ from knowledge.loader import BUNDLED_BASE
 DEFAULT_HASH_KEY = "rashut-dev-only-key"  # used only when RASHUT_HASH_KEY is unset; logged as a warning
 
 
+def environment(dotenv: Path | str = ".env", base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The settings' source: the process environment over an optional ``.env`` file (python-dotenv);
+    a variable set in the environment always wins over the file."""
+    env = dict(os.environ if base is None else base)
+    path = Path(dotenv)
+    if path.is_file():
+        from dotenv import dotenv_values
+
+        for key, value in dotenv_values(path).items():
+            if value is not None and key not in env:
+                env[key] = value
+    return env
+
+
 def _default_db() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or (Path.home() / ".local" / "share")
     return Path(base) / "rashut" / "rashut.db"
@@ -37,6 +51,7 @@ class Settings:
     log_level: str = "INFO"
     questions_per_minute: int = 20  # per user; 0 turns the limit off
     telegram_rate: float = 30.0  # messages per second to all chats (Telegram's broadcast limit)
+    console_visual: bool = False  # the console reorders Hebrew for terminals without bidi
     # WhatsApp Cloud API (handlers/whatsapp); the channel runs when all four secrets are set
     whatsapp_token: str | None = None
     whatsapp_phone_number_id: str | None = None
@@ -110,6 +125,7 @@ class Settings:
             watch_kb=(get("RASHUT_WATCH_KB") or "1") not in ("0", "false", "no"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             questions_per_minute=_non_negative(integer("QUESTIONS_PER_MINUTE", 20), "QUESTIONS_PER_MINUTE"),
+            console_visual=_bidi(get("RASHUT_CONSOLE_BIDI")),
             telegram_rate=float(_non_negative(integer("TELEGRAM_MESSAGES_PER_SECOND", 30),
                                               "TELEGRAM_MESSAGES_PER_SECOND") or 30),
         )
@@ -153,6 +169,14 @@ def _database(value: str | None) -> dict[str, object]:
         return {"db_url": f"postgresql://{rest}"}
     raise SettingsError(f"RASHUT_DB: unknown scheme {scheme!r} (use a file path, sqlite:///path or "
                         "postgresql://user:pass@host:port/db)")
+
+
+def _bidi(value: str | None) -> bool:
+    if value in (None, "terminal", "logical"):
+        return False
+    if value == "visual":
+        return True
+    raise SettingsError(f"RASHUT_CONSOLE_BIDI must be 'visual' or 'terminal', got {value!r}")
 
 
 def _non_negative(value: int | None, name: str) -> int:

@@ -99,6 +99,12 @@ CURATOR_STATS = (
 )
 
 
+# The console chat (handlers/console)
+CONSOLE_HINT = "(יציאה: Ctrl+D, Ctrl+C או /quit · /decisions · /programmes · /visits · /help · מספר בוחר מהאפשרויות)"
+# Shown in Latin letters on purpose: in a terminal that reverses Hebrew, this line still reads right.
+CONSOLE_BIDI_HINT = "Hebrew looks reversed? Run: rashut chat --visual  (or set RASHUT_CONSOLE_BIDI=visual)"
+CONSOLE_BYE = "להתראות! 👋"
+
 # Telegram adapter (handlers/telegram)
 HELLO_NAME = "היי {name} 👋"
 UNKNOWN_COMMAND = "אני לא מכיר את הפקודה הזאת. כתבו /help לרשימת הפקודות, או פשוט שאלו שאלה במילים."
