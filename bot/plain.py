@@ -12,12 +12,11 @@ def render(reply: Reply) -> str:
     lines = [f"{KIND_MARK.get(reply.kind, '')} {reply.title}" if reply.title else KIND_MARK.get(reply.kind, "")]
     lines.append(reply.plain_text())
     if reply.options:
-        head = texts.RELATED if reply.kind == "answer" else ""
-        if head:
-            lines.append(head)
+        if reply.options_heading:
+            lines.append(reply.options_heading)
         for i, opt in enumerate(reply.options, 1):
             ref = opt.entry_id or opt.target or ""
             lines.append(f"  {i}. {opt.label}  [{ref}]")
     if reply.next:
-        lines.append(f"  » {reply.next.label} [{reply.next.target}]")
+        lines.append(f"  » {reply.next.label} {texts.NEXT_WORD_HINT} [{reply.next.target}]")
     return "\n".join(line for line in lines if line)

@@ -53,8 +53,16 @@ class Reply:
     options: tuple[Option, ...] = ()  # clarify: did-you-mean; answer: related; browse: items
     checklist: tuple[str, ...] = ()
     next: Option | None = None  # browse of a programme stage / visit phase: the next one
+    options_title: str | None = None  # what the options are ("the decision's clauses:"), shown above them
     logged: bool = False  # the question was queued for curators
     meta: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @property
+    def options_heading(self) -> str | None:
+        """The line shown above the options: what they are ("ראו גם:" under an answer)."""
+        if not self.options:
+            return None
+        return self.options_title or (texts.RELATED if self.kind == "answer" else None)
 
     def citation_line(self) -> str:
         return texts.citation_text(self.citation) if self.citation else ""

@@ -17,7 +17,7 @@ from knowledge.hebrew import is_stop, normalize
 from knowledge.matcher import Match
 from knowledge.schema import Entry
 
-from . import quality, texts
+from . import browse, quality, texts
 from .replies import Citation, Option, Question, Reply
 from .settings import DEFAULT_HASH_KEY
 from .storage import Storage, hash_user
@@ -221,7 +221,7 @@ class AnswerService:
 
     @staticmethod
     def _known_decisions(snap: Snapshot) -> str:
-        return ", ".join(str(d.decision.number) for d in snap.kb.decisions() if d.decision)
+        return browse.known_decisions(snap.kb)
 
     def open(self, target: str, snap: Snapshot | None = None) -> Reply | None:
         """Open a browse target such as ``decision:546`` or ``stage:<id>``; None if it is gone."""
@@ -246,79 +246,23 @@ class AnswerService:
         return None
 
     def decisions(self, snap: Snapshot | None = None) -> Reply:
-        snap = snap or self.engine.snapshot
-        options = tuple(Option(f"{texts.DECISION_LABEL} {d.decision.number} – {d.decision.title or d.title}"[:60],
-                               target=f"decision:{d.decision.number}") for d in snap.kb.decisions() if d.decision)
-        return Reply("browse", texts.DECISIONS_TITLE, options=options)
+        return browse.decisions((snap or self.engine.snapshot).kb)
 
     def decision(self, number: int, snap: Snapshot | None = None) -> Reply:
-        snap = snap or self.engine.snapshot
-        doc = snap.kb.decision(number)
-        if doc is None or doc.decision is None:
-            return Reply("browse", texts.DECISION_NOT_FOUND.format(number=number, known=self._known_decisions(snap)))
-        d = doc.decision
-        lines = [doc.title, f"{texts.DATE_LABEL} {texts.format_date(d.date)}"]
-        if d.budget:
-            lines.append(f"תקציב: {d.budget}")
-        if d.period:
-            lines.append(f"תקופה: {d.period}")
-        if d.localities:
-            lines.append("יישובים: " + ", ".join(d.localities))
-        if d.ministries:
-            lines.append("משרדים: " + ", ".join(d.ministries))
-        if doc.summary:
-            lines.append(doc.summary)
-        lines.append(texts.DECISION_CLAUSES)
-        options = tuple(Option((f"{texts.CLAUSE_LABEL} {e.clause} – " if e.clause else "") + e.title, entry_id=e.id)
-                        for e in doc.entries)
-        citation = Citation(doc.source.name, doc.source.url, doc.source.as_of, d.number, d.date)
-        return Reply("browse", "\n".join(lines), title=doc.title, options=options, citation=citation)
+        return browse.decision((snap or self.engine.snapshot).kb, number)
 
     def programmes(self, snap: Snapshot | None = None) -> Reply:
-        snap = snap or self.engine.snapshot
-        options = tuple(Option(d.title, target=f"programme:{d.id}") for d in snap.kb.of_kind("programme"))
-        return Reply("browse", texts.PROGRAMMES_TITLE, options=options)
+        return browse.programmes((snap or self.engine.snapshot).kb)
 
     def programme(self, doc_id: str, snap: Snapshot | None = None) -> Reply | None:
-        snap = snap or self.engine.snapshot
-        doc = snap.kb.document(doc_id)
-        if doc is None or doc.kind != "programme":
-            return None
-        lines = [doc.title] + ([doc.summary] if doc.summary else []) + [texts.PROGRAMME_STAGES]
-        options = tuple(Option(texts.STAGE_TITLE.format(order=s.order, name=s.name), target=f"stage:{s.id}")
-                        for s in doc.stages)
-        if not doc.stages:
-            options = tuple(Option(e.title, entry_id=e.id) for e in doc.entries)
-        return Reply("browse", "\n".join(lines), title=doc.title, options=options,
-                     citation=Citation(doc.source.name, doc.source.url, doc.source.as_of))
+        return browse.programme((snap or self.engine.snapshot).kb, doc_id)
 
     def visits(self, snap: Snapshot | None = None) -> Reply:
-        snap = snap or self.engine.snapshot
-        options = tuple(Option(p.name, target=f"phase:{p.id}") for d in snap.kb.of_kind("guideline")
-                        for p in d.phases)
-        return Reply("browse", texts.VISITS_TITLE, options=options)
+        return browse.visits((snap or self.engine.snapshot).kb)
 
     def step(self, step_id: str, snap: Snapshot | None = None) -> Reply | None:
         """One programme stage or guideline phase: its entries, checklist and the next step."""
-        snap = snap or self.engine.snapshot
-        for doc in snap.kb.documents:
-            steps = doc.stages or doc.phases
-            for i, s in enumerate(steps):
-                if s.id != step_id:
-                    continue
-                entries = [e for e in doc.entries if step_id in (e.stage, e.phase)]
-                checklist = tuple(item for e in entries for item in e.checklist)
-                prefix = "stage" if doc.stages else "phase"
-                label = texts.STAGE_TITLE.format(order=s.order, name=s.name) if doc.stages else s.name
-                nxt = None
-                if i + 1 < len(steps):
-                    n = steps[i + 1]
-                    nxt = Option(texts.NEXT_STAGE if doc.stages else texts.NEXT_PHASE, target=f"{prefix}:{n.id}")
-                return Reply("browse", f"{doc.title}\n{label}", title=label,
-                             options=tuple(Option(e.title, entry_id=e.id) for e in entries),
-                             checklist=checklist, next=nxt,
-                             citation=Citation(doc.source.name, doc.source.url, doc.source.as_of))
-        return None
+        return browse.step((snap or self.engine.snapshot).kb, step_id)
 
     def search(self, text: str, k: int = 5, snap: Snapshot | None = None) -> Reply:
         snap = snap or self.engine.snapshot

@@ -14,6 +14,7 @@ python-bidi; long lines are wrapped at the terminal's width first, so the reorde
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import textwrap
@@ -24,6 +25,7 @@ from bot.plain import render
 from bot.replies import Reply
 from bot.router import Caller, Outcome, Router, Unknown, Welcome
 
+log = logging.getLogger(__name__)
 CALLER = Caller("console", "console", "console")
 Call = Callable[[Coroutine[Any, Any, Any]], Any]
 
@@ -107,6 +109,10 @@ class Console:
                 out = self.answer(line)
             except KeyboardInterrupt:
                 break
+            except Exception as exc:  # noqa: BLE001 - the console's one error handler: logged, apologised, go on
+                log.error("the console could not answer a line: %r", exc)
+                log.debug("the console's error", exc_info=True)
+                out = texts.ERROR_APOLOGY
             if out:
                 self.say(out)
         self.say("\n" + texts.CONSOLE_BYE)

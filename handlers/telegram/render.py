@@ -181,15 +181,15 @@ def citation_html(c: Citation) -> str:
 def reply_paragraphs(reply: Reply, *, see_also: bool = True) -> list[Paragraph]:
     """The whole reply as paragraphs: title, body, checklist, citation, "see also" (over the buttons)."""
     paras: list[Paragraph] = []
-    if reply.title and reply.kind == "answer":
+    if reply.title and reply.kind in ("answer", "browse"):
         paras.append([Line(reply.title, "<b>", "</b>")])
     paras.extend(paragraphs(reply.text))
     if reply.checklist:
         paras.append([Line(f"☐ {item}") for item in reply.checklist])
     if reply.citation is not None:
         paras.append([Line(raw=citation_html(reply.citation))])
-    if see_also and reply.kind == "answer" and reply.options:
-        paras.append([Line(texts.RELATED, "<i>", "</i>")])
+    if see_also and reply.options_heading:
+        paras.append([Line(reply.options_heading, "<i>", "</i>")])
     return paras
 
 

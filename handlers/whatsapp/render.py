@@ -110,7 +110,7 @@ def citation_lines(reply: Reply) -> list[str]:
 def reply_text(reply: Reply) -> str:
     """Title (bold, for answers), body, checklist and citation, as paragraphs."""
     paras: list[str] = []
-    if reply.title and reply.kind == "answer":
+    if reply.title and reply.kind in ("answer", "browse"):
         paras.append(f"*{plain(' '.join(reply.title.split()))}*")
     if reply.text.strip():
         paras.append(plain(reply.text.strip()))
@@ -119,6 +119,8 @@ def reply_text(reply: Reply) -> str:
     cite = citation_lines(reply)
     if cite:
         paras.append("\n".join(cite))
+    if reply.options_title and reply.options:
+        paras.append(plain(reply.options_title))
     return "\n\n".join(paras)
 
 
