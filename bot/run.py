@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import Protocol
+from typing import Awaitable, Callable, Protocol
 
 from .logs import install_log_guards
 from .runtime import Runtime
@@ -76,7 +76,11 @@ def _channels(runtime: Runtime) -> list[Channel]:
 
 
 async def serve(runtime: Runtime, channels: list[Channel] | None = None) -> int:
-    """Run the channels until SIGTERM/SIGINT (or a channel's fatal error). Returns the exit code."""
+    """Run the channels until SIGTERM/SIGINT (or a channel's fatal error). Returns the exit code.
+
+    The store opens first (``runtime.start``); one that cannot be opened raises its ``StoreError``
+    (one line naming the file and the cause, printed by the command line with exit code 2) after
+    every channel and web server was closed, so the process ends instead of idling."""
     from telegram.error import InvalidToken, NetworkError
 
     from handlers.webserver import WebServers
@@ -105,16 +109,25 @@ async def serve(runtime: Runtime, channels: list[Channel] | None = None) -> int:
     finally:
         servers.drain()
         for ch in channels:
-            await ch.stop_receiving()
+            await _quietly(f"stopping {ch.name}", ch.stop_receiving)
         if runtime.started:
-            await runtime.stop(DRAIN_SECONDS)
+            await _quietly("stopping the runtime", lambda: runtime.stop(DRAIN_SECONDS))
         for ch in channels:
-            await ch.ack()
-            await ch.close()
-        await servers.stop()
+            await _quietly(f"acknowledging {ch.name}", ch.ack)
+            await _quietly(f"closing {ch.name}", ch.close)
+        await _quietly("stopping the web servers", servers.stop)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     return code
+
+
+async def _quietly(what: str, step: Callable[[], Awaitable[object]]) -> None:
+    """One shutdown step: its failure is logged, and neither skips the steps after it nor hides the
+    error that ended the run."""
+    try:
+        await step()
+    except Exception as exc:  # noqa: BLE001
+        log.error("%s failed: %r", what, exc)
 
 
 async def _until_stopped(stop: asyncio.Event, channels: list[Channel]) -> int:

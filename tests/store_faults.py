@@ -50,6 +50,7 @@ class Fault:
     reader: Reader
     reader_says: str  # the cause a failing reader names, or "" when it reads or finds no store
     permission: bool = False  # means something only where permissions are enforced
+    readable: bool = False  # a permission fault: this user may read the file (but never write it)
 
 
 # ---------------------------------------------------------------------- making the files
@@ -61,10 +62,12 @@ def real_store(path: Path, questions: int = 0) -> Path:
     for version, script in enumerate(MIGRATIONS, start=1):
         con.executescript(f"BEGIN; {script}; PRAGMA user_version={version}; COMMIT;")
     now = time.time()
-    con.executemany("INSERT INTO unanswered(ts, text, norm, channel, chat_type, user_hash, kind) VALUES (?,?,?,?,?,?,?)",
+    con.executemany("INSERT INTO unanswered(ts, text, norm, channel, chat_type, user_hash, kind)"
+                    " VALUES (?,?,?,?,?,?,?)",
                     [(now - i, f"שאלה שאין לה תשובה מספר {i} " + "מילה " * 40, "שאלה", "telegram", "private",
                       f"{i:032x}", "unanswered") for i in range(questions)])
-    con.executemany("INSERT INTO questions(ts, channel, chat_type, user_hash, kind, entry_id, score) VALUES (?,?,?,?,?,?,?)",
+    con.executemany("INSERT INTO questions(ts, channel, chat_type, user_hash, kind, entry_id, score)"
+                    " VALUES (?,?,?,?,?,?,?)",
                     [(now - i, "telegram", "private", f"{i:032x}", "answer", "dec-546-budget", 0.9)
                      for i in range(questions)])
     con.commit()
@@ -129,6 +132,14 @@ def _read_only_folder(folder: Path) -> Path:
     return folder / "data" / "rashut.db"
 
 
+def _unreachable_folder(folder: Path) -> Path:
+    """A store in a folder this user may not enter (another owner's, mode 0700)."""
+    (folder / "data").mkdir()
+    db = real_store(folder / "data" / "rashut.db", questions=3)
+    (folder / "data").chmod(0o000)
+    return db
+
+
 def _parent_cannot_be_created(folder: Path) -> Path:
     (folder / "data").mkdir()
     (folder / "data").chmod(0o555)
@@ -141,8 +152,11 @@ FAULTS = [
     Fault("bad-pages", _bad_pages, "is damaged", "fails", "is damaged"),
     Fault("is-a-folder", _is_a_folder, "is a folder", "fails", "is a folder"),
     Fault("parent-is-a-file", _parent_is_a_file, "cannot create its folder", "empty", ""),
-    Fault("read-only-file", _read_only_file, "is read-only", "reads", "", permission=True),
-    Fault("read-only-volume", _read_only_volume, "is read-only", "fails", "is read-only", permission=True),
+    Fault("read-only-file", _read_only_file, "is read-only", "reads", "", permission=True, readable=True),
+    Fault("read-only-volume", _read_only_volume, "is read-only", "fails", "is read-only", permission=True,
+          readable=True),
+    Fault("unreachable-folder", _unreachable_folder, "permission denied", "fails", "permission denied",
+          permission=True),
     Fault("read-only-folder", _read_only_folder, "cannot create", "empty", "", permission=True),
     Fault("parent-cannot-be-created", _parent_cannot_be_created, "cannot create its folder", "empty", "",
           permission=True),
@@ -151,10 +165,14 @@ NO_STORE_YET = "no store here yet (nothing has been recorded)"
 
 
 def restore_permissions(folder: Path) -> None:
-    """Make a fault's folder removable again (pytest cleans up as this user)."""
-    for path in [folder, *folder.rglob("*")]:
-        if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() else 0o644)
+    """Make a fault's folder removable again (pytest cleans up as this user): each folder is opened
+    up before it is entered."""
+    folder.chmod(0o755)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            Path(root, name).chmod(0o755)
+        for name in files:
+            Path(root, name).chmod(0o644)
 
 
 def threads() -> set[threading.Thread]:

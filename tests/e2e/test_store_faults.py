@@ -10,7 +10,7 @@ import pytest
 from tests.botapi.server import BotApiEmulator
 from tests.e2e.conftest import free_port, telegram_env, whatsapp_env
 from tests.graphapi.server import GraphApiEmulator
-from tests.store_faults import (FAULTS, TIMEOUT, cannot_write, copy_kb, restore_permissions, run_many,
+from tests.store_faults import (FAULTS, TIMEOUT, can_read, cannot_write, copy_kb, restore_permissions, run_many,
                                 scrubbed_env)
 
 
@@ -24,6 +24,7 @@ def test_run_exits_with_one_line_on_a_store_it_cannot_open(fault, tmp_path, emul
         db = fault.make(folder)
         if fault.permission:
             assert cannot_write(db), f"{db} is writable here: this run would not test the permission"
+            assert can_read(db) == fault.readable
         env = scrubbed_env(db, kb, tmp_path)
         telegram = {**env, **telegram_env(emulator)}
         whatsapp = {**env, **whatsapp_env(graph, free_port())}
