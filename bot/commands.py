@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 from collections import Counter
-from typing import Any, TextIO
+from typing import Any, BinaryIO, Iterator, TextIO
 
 from knowledge.engine import Engine
 from knowledge.loader import load_base
@@ -14,6 +14,7 @@ from .plain import render
 from .replies import Reply
 from .service import AnswerService
 from .settings import Settings
+from .storage import storable
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,10 +107,27 @@ def reply_json(question: str, reply: Reply) -> dict[str, Any]:
     }
 
 
+def readable(text: str) -> str:
+    """A question as typed, with every byte that was not UTF-8 as U+FFFD (what any editor shows
+    for a paste in another encoding). Python decodes arguments, and stdin in a C locale, with
+    ``surrogateescape``: one lone surrogate per such byte, which the JSON output then wrote back
+    as the raw byte, so the output was not UTF-8."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        return storable(text)
+
+
+def stdin_lines(stream: BinaryIO) -> Iterator[str]:
+    """Lines read as bytes and decoded here, whatever the locale's encoding and error handler."""
+    for raw in stream:
+        yield raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     service = AnswerService(Engine(settings.kb_path))
     if args.question:
-        questions = [" ".join(args.question)]
+        questions = [readable(" ".join(args.question))]
         as_json = args.json
     else:
         questions = None
@@ -128,8 +146,8 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         for q in questions:
             emit(q)
         return 0
-    for line in sys.stdin:
-        emit(line.rstrip("\r\n"))
+    for line in stdin_lines(sys.stdin.buffer):
+        emit(line)
     return 0
 
 

@@ -27,7 +27,7 @@ from .curation import CurationError, dismiss_group, draft_group, resolve_group
 from .scope_curation import dismiss_out_of_scope
 from .grouping import Group, by_size, cluster, with_titles
 from .settings import Settings
-from .storage import Storage, UnansweredRow
+from .storage import NoStoreYet, Storage, UnansweredRow
 from .store import open_store
 from .yaml_edit import EditError
 
@@ -68,15 +68,31 @@ async def _with_store(settings: Settings, fn: Any) -> int:
         await store.close()
 
 
+async def _reading(settings: Settings, fn: Any, err: TextIO, missing: Any = None) -> int:
+    """A command that only reads opens the store read-only: it creates no folder and no file, and a
+    user who may read the store but not write it can still read it. Where there is no store yet,
+    nothing has been recorded: it says so and runs ``missing`` (an empty queue is not an error)."""
+    try:
+        store = await open_store(settings.db_path, readonly=True)
+    except NoStoreYet as exc:
+        print(exc, file=err)
+        return await missing() if missing is not None else 0
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
 def dispatch(args: argparse.Namespace, settings: Settings, out: TextIO | None = None,
              err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     cmd = args.un_command
     try:
         if cmd == "list":
-            return asyncio.run(_with_store(settings, lambda s: list_queue(s, args, settings, out, err)))
+            return asyncio.run(_reading(settings, lambda s: list_queue(s, args, settings, out, err), err))
         if cmd == "export":
-            return asyncio.run(_with_store(settings, lambda s: export(s, args, out)))
+            return asyncio.run(_reading(settings, lambda s: export(s, args, out), err,
+                                        missing=lambda: write_export([], args, out)))
         if cmd == "resolve":
             return asyncio.run(_with_store(settings, lambda s: resolve(s, args, settings, out)))
         if cmd == "dismiss":
@@ -161,7 +177,11 @@ async def export(store: Storage, args: argparse.Namespace, out: TextIO) -> int:
     rows = await store.unanswered(status=_status(args.status))
     open_rows = [r for r in rows if r.status == "open"]
     group_of = {rid: g.id for g in await asyncio.to_thread(cluster, open_rows) for rid in g.row_ids}
-    records = [export_record(r, group_of.get(r.id)) for r in rows]
+    return await write_export([export_record(r, group_of.get(r.id)) for r in rows], args, out)
+
+
+async def write_export(records: list[dict[str, Any]], args: argparse.Namespace, out: TextIO) -> int:
+    """The export file or stream; with no records still a valid one (a CSV keeps its header)."""
     with _target(args.output, args.format, out) as fh:
         if args.format == "jsonl":
             for rec in records:
@@ -226,7 +246,7 @@ async def dismiss(store: Storage, args: argparse.Namespace, settings: Settings, 
 def stats_command(args: argparse.Namespace, settings: Settings, out: TextIO | None = None,
                   err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    return asyncio.run(_with_store(settings, lambda s: print_stats(s, args.days, settings, out, err)))
+    return asyncio.run(_reading(settings, lambda s: print_stats(s, args.days, settings, out, err), err))
 
 
 async def print_stats(store: Storage, days: int, settings: Settings, out: TextIO, err: TextIO) -> int:

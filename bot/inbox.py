@@ -176,6 +176,14 @@ class Inbox:
             log.info("stopped with %d update(s) kept in the inbox for the next start", left)
         return left
 
+    async def abandon(self) -> None:
+        """Cancel the workers without touching the store (a start that failed: it may not be open)."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
     async def drain(self) -> None:
         """Handle everything claimable now, in this task (tests; the workers do this in production).
         A store that cannot be reached ends it, as it sends a worker back to waiting."""

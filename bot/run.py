@@ -14,11 +14,11 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from .logs import install_log_guards
 from .runtime import Runtime
-from .settings import DEFAULT_HASH_KEY, Settings
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,6 @@ def run(settings: Settings, *, interactive: bool | None = None) -> int:
             return 2
         return chat(settings)
     install_log_guards(settings.secrets(), settings.log_level, settings.hash_key)
-    if settings.hash_key == DEFAULT_HASH_KEY:
-        log.warning("RASHUT_HASH_KEY is not set: user ids are hashed with the development key")
     runtime = Runtime.build(settings)  # a broken base stops here with every problem listed
     return asyncio.run(serve(runtime))
 
@@ -74,7 +72,11 @@ def _channels(runtime: Runtime) -> list[Channel]:
 
 
 async def serve(runtime: Runtime, channels: list[Channel] | None = None) -> int:
-    """Run the channels until SIGTERM/SIGINT (or a channel's fatal error). Returns the exit code."""
+    """Run the channels until SIGTERM/SIGINT (or a channel's fatal error). Returns the exit code.
+
+    The store opens first (``runtime.start``); one that cannot be opened raises its ``StoreError``
+    (one line naming the file and the cause, printed by the command line with exit code 2) after
+    every channel and web server was closed, so the process ends instead of idling."""
     from telegram.error import InvalidToken, NetworkError
 
     from handlers.webserver import WebServers
@@ -103,16 +105,25 @@ async def serve(runtime: Runtime, channels: list[Channel] | None = None) -> int:
     finally:
         servers.drain()
         for ch in channels:
-            await ch.stop_receiving()
+            await _quietly(f"stopping {ch.name}", ch.stop_receiving)
         if runtime.started:
-            await runtime.stop(DRAIN_SECONDS)
+            await _quietly("stopping the runtime", lambda: runtime.stop(DRAIN_SECONDS))
         for ch in channels:
-            await ch.ack()
-            await ch.close()
-        await servers.stop()
+            await _quietly(f"acknowledging {ch.name}", ch.ack)
+            await _quietly(f"closing {ch.name}", ch.close)
+        await _quietly("stopping the web servers", servers.stop)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     return code
+
+
+async def _quietly(what: str, step: Callable[[], Awaitable[object]]) -> None:
+    """One shutdown step: its failure is logged, and neither skips the steps after it nor hides the
+    error that ended the run."""
+    try:
+        await step()
+    except Exception as exc:  # noqa: BLE001
+        log.error("%s failed: %r", what, exc)
 
 
 async def _until_stopped(stop: asyncio.Event, channels: list[Channel]) -> int:
@@ -144,11 +155,12 @@ def chat(settings: Settings, *, visual: bool | None = None) -> int:
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     try:
-        call(runtime.start())
+        call(runtime.start())  # a failed start stops what it started and raises (one line for the CLI)
         return Console(runtime.router, call, visual=settings.console_visual if visual is None else visual).run()
     finally:
         try:
-            call(runtime.stop(0.5))
+            if runtime.started:
+                call(runtime.stop(0.5))
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(5)

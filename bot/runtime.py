@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from knowledge.engine import Engine, Snapshot
 
@@ -24,7 +24,7 @@ from .reloader import BaseInfo, KnowledgeReloader
 from .router import Router
 from .sealing import Sealer
 from .service import AnswerService
-from .settings import Settings
+from .settings import DEFAULT_HASH_KEY, Settings
 from .storage import Storage
 from .store import make_store
 
@@ -113,9 +113,24 @@ class Runtime:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, *, connect: bool = True) -> None:
-        """Open the store, recover the inbox, start the watcher, the jobs and the inbox workers."""
+        """Open the store, recover the inbox, start the watcher, the jobs and the inbox workers.
+
+        A start that fails half way stops what it had started before it raises: nobody calls
+        ``stop()`` for a runtime that never started, and a store left open keeps its connection
+        thread, and so the process, alive with nothing running (a supervisor would never restart it)."""
+        try:
+            await self._start(connect)
+        except BaseException:
+            await self._abandon(close_store=connect)
+            raise
+
+    async def _start(self, connect: bool) -> None:
         if self.store is not None and connect:
             await self.store.connect()
+        if self.settings.hash_key == DEFAULT_HASH_KEY and self.store is not None and self.notifiers:
+            # after the store opened: when it cannot, its error is the one line a failed start prints;
+            # a channel serves real users (the console's one person is not told)
+            log.warning("RASHUT_HASH_KEY is not set: user ids are hashed with the development key")
         if self.store is not None and not self.store.shared:
             recovered = await self.store.inbox_recover()
             if recovered:
@@ -130,6 +145,21 @@ class Runtime:
         self.jobs.start()
         await self.inbox.start()
         self.started = True
+
+    async def _abandon(self, *, close_store: bool) -> None:
+        """Undo a failed start, each step on its own (one that fails must not keep the rest running);
+        a store the caller had opened (``connect=False``) stays the caller's to close."""
+        steps: list[Callable[[], Awaitable[Any]]] = [self.inbox.abandon, self._stop_jobs, self.reloader.stop]
+        if close_store and self.store is not None:
+            steps.append(self.store.close)
+        for step in steps:
+            try:
+                await step()
+            except Exception as exc:  # noqa: BLE001 - the start's own error is the one to report
+                log.debug("while undoing a failed start: %r", exc)
+
+    async def _stop_jobs(self) -> None:
+        self.jobs.stop()
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Finish what is in flight for up to ``timeout`` seconds, keep the rest for the next start."""

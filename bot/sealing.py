@@ -24,7 +24,12 @@ class Sealer:
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
     def seal(self, payload: dict[str, Any]) -> bytes:
-        return self._fernet.encrypt(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+        """The payload exactly as the channel parsed it. ``surrogatepass``: a body's "\\ud800" escape
+        is a lone surrogate after ``json.loads``, which plain UTF-8 cannot encode (the update could
+        then never be stored, and its channel would be asked for it again for ever); ``json.loads``
+        reads such bytes back with the same handler. The text is made storable where it is kept."""
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return self._fernet.encrypt(text.encode("utf-8", "surrogatepass"))
 
     def open(self, token: bytes) -> dict[str, Any]:
         """The payload; ``StoreError`` when it was sealed under another key or is damaged."""

@@ -5,9 +5,16 @@ Every write commits before the caller continues, so a question that the bot ackn
 user ("passed to the curators") is on disk even if the process is killed right after. User ids
 never reach the database: callers pass keyed hashes (``hash_user``).
 
-Opening fails fast and closed: a file that is not a database, a read-only file or folder, or a
-folder that cannot be created is a ``StoreError`` naming the file and the cause, and the
-connection's worker thread is closed, so no command can hang on a broken data volume.
+Opening fails fast and closed: a file that is not a database or is damaged (``PRAGMA
+quick_check`` at open: a damaged page otherwise surfaces only when a query reaches it, after the
+bot has been serving for hours), a read-only file or folder, or a folder that cannot be created is
+a ``StoreError`` naming the file and the cause, and the connection's worker thread (not a daemon:
+one left running keeps the process alive) is closed, so no command can hang on a broken data
+volume. Every later SQLite failure is a ``StoreError`` naming the file, too.
+
+A read-only store (``readonly=True``, for commands that only read) never creates anything: where
+there is no store yet it raises ``NoStoreYet``, and it opens the file read-only, so a user who may
+read the file but not write it can still read it.
 """
 from __future__ import annotations
 
@@ -17,35 +24,84 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncContextManager, Awaitable, Callable, Iterable, Sequence
+from typing import Any, AsyncContextManager, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 import aiosqlite
 
 from knowledge.errors import StoreError
 
 from .sqlite_schema import MIGRATIONS
-from .storage import STATUSES, EntryCount, FeedbackCount, InboxItem, Stats, StoreHealth, UnansweredRow, hash_user
+from .storage import (STATUSES, EntryCount, FeedbackCount, InboxItem, NoStoreYet, Stats, StoreHealth, UnansweredRow,
+                      hash_user, storable)
 
 __all__ = ["MIGRATIONS", "SqliteStore", "hash_user"]
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS_NOTE = "gave up"
+NO_STORE_YET = "no store here yet (nothing has been recorded)"
+_START_OVER = "restore a backup, or move it away to start a new store"
 
 
-def _cause(exc: BaseException) -> str:
-    """A short, plain cause for an SQLite failure at open time."""
+def _cause(exc: sqlite3.Error, path: Path) -> str:
+    """A short, plain cause for an SQLite failure, by its result code (the text where it helps)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
-    low = text.lower()
-    if "not a database" in low or "malformed" in low or "corrupt" in low:
-        return f"is not a database or is damaged ({text})"
-    if "readonly" in low or "read-only" in low:
+    if name == "SQLITE_NOTADB":
+        return f"is not a database ({_START_OVER})"
+    if name.startswith("SQLITE_CORRUPT"):
+        return f"is damaged ({text}; {_START_OVER})"
+    if name == "SQLITE_READONLY_DIRECTORY":
+        return (f"is read-only here: its folder {path.parent} is read-only, and SQLite keeps the store's "
+                f"-wal and -shm files beside it, even to read it")
+    if name.startswith(("SQLITE_READONLY", "SQLITE_PERM")):
         return "is read-only (check the file's and its folder's permissions and owner)"
-    if "unable to open" in low:
-        return "cannot be opened (check that the folder exists and is writable by this user)"
+    if name.startswith("SQLITE_CANTOPEN"):
+        return "cannot be opened (check that its folder exists and this user may read and write there)"
+    if name == "SQLITE_FULL":
+        return "cannot be written: the disk is full"
+    if name.startswith("SQLITE_IOERR"):
+        return f"cannot be read or written ({text})"
     return text
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """The file's status, None when nothing is there; a folder on the way that this user may not
+    enter is a ``StoreError`` (``Path.exists`` raises ``PermissionError`` there)."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except PermissionError:
+        raise StoreError(f"{path}: cannot be reached: permission denied on one of its folders "
+                         "(check their permissions and owner)") from None
+
+
+def _nearest_existing(path: Path) -> Path:
+    """The deepest of ``path`` and its folders that exists (where creating the rest was refused)."""
+    return next((p for p in (path, *path.parents) if os.path.exists(p)), path)
+
+
+def _blocking_file(path: Path) -> Path | None:
+    """The first of ``path``'s folders that is a file (so the folder cannot be created), if any."""
+    for parent in reversed(path.parents):
+        if os.path.exists(parent) and not os.path.isdir(parent):
+            return parent
+    return None
+
+
+def _first_finding(verdict: str) -> str:
+    """The first problem ``quick_check`` names, without its "*** in database main ***" heading."""
+    lines = [line for line in verdict.splitlines() if line.strip() and not line.startswith("***")]
+    return lines[0] if lines else verdict.strip()
+
+
+def _params(params: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(storable(v) for v in params)
 
 
 class SqliteStore:
@@ -68,25 +124,40 @@ class SqliteStore:
         return store
 
     # ------------------------------------------------------------------ lifecycle
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        return StoreError(f"{self.path}: {_cause(exc, Path(self.path))}")
+
     def _prepare_path(self) -> str:
-        """The sqlite target; creates the folder for a writable store, never for a read-only one."""
+        """The sqlite target; creates the folder for a writable store, never for a read-only one.
+        What SQLite would only report as "unable to open database file" is named here."""
         if self.path == ":memory:":
             return self.path
         path = Path(self.path)
-        if self.readonly:
-            if not path.exists():
-                raise StoreError(f"{self.path}: no store here yet (nothing has been recorded)")
-            return f"file:{path}?mode=ro"
-        if path.is_dir():
+        st = _stat(path)
+        if st is not None and stat.S_ISDIR(st.st_mode):
             raise StoreError(f"{self.path}: is a folder, not a database file")
+        if self.readonly:
+            if st is None:
+                raise NoStoreYet(f"{self.path}: {NO_STORE_YET}")
+            return f"{path.resolve().as_uri()}?mode=ro"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            blocker = _blocking_file(path)
+            raise StoreError(f"{self.path}: cannot create its folder {path.parent}: "
+                             f"{blocker or path.parent} is a file, not a folder") from None
+        except PermissionError:
+            raise StoreError(f"{self.path}: cannot create its folder {path.parent}: "
+                             f"{_nearest_existing(path.parent)} is read-only") from None
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot create its folder {path.parent} ({exc.strerror})") from None
-        if not path.exists() and not os.access(path.parent, os.W_OK):
+        if st is None and not os.access(path.parent, os.W_OK | os.X_OK):
             raise StoreError(f"{self.path}: cannot create it: the folder {path.parent} is read-only")
-        if path.exists() and not os.access(path, os.W_OK):
+        if st is not None and not os.access(path, os.W_OK):
             raise StoreError(f"{self.path}: is read-only (check the file's permissions and owner)")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise StoreError(f"{self.path}: is read-only here: its folder {path.parent} is read-only, and SQLite "
+                             f"keeps the store's -wal and -shm files beside it")
         return self.path
 
     async def connect(self) -> None:
@@ -94,23 +165,37 @@ class SqliteStore:
         try:
             db = await aiosqlite.connect(target, timeout=10, uri=target.startswith("file:"))
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {_cause(exc)}") from None
+            raise self._error(exc) from None
         try:
-            if not self.readonly:
-                await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA busy_timeout=5000")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA foreign_keys=ON")
-            await (await db.execute("SELECT count(*) FROM sqlite_master")).close()
-            self._db = db
-            if not self.readonly:
-                await self._migrate()
-        except (sqlite3.Error, StoreError) as exc:
+            await self._setup(db)
+        except BaseException as exc:  # a cancelled start too: never leave the connection's thread running
             self._db = None
-            await db.close()  # never leave the connection's thread running behind an error
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"{self.path}: {_cause(exc)}") from None
+            await db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from None
+            raise
+
+    async def _setup(self, db: aiosqlite.Connection) -> None:
+        """Pragmas, then the checks that find a foreign, newer or damaged file, then migrations."""
+        if not self.readonly:
+            await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        async with db.execute("PRAGMA user_version") as cur:
+            (version,) = await cur.fetchone()  # type: ignore[misc]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: schema version {version} is newer than this program "
+                             f"({len(MIGRATIONS)}); upgrade rashut")
+        if self.readonly and version == 0:  # an empty file: nothing was ever recorded in it
+            raise NoStoreYet(f"{self.path}: {NO_STORE_YET}")
+        async with db.execute("PRAGMA quick_check(1)") as cur:
+            (verdict,) = await cur.fetchone()  # type: ignore[misc]
+        if verdict != "ok":
+            raise StoreError(f"{self.path}: is damaged ({_first_finding(verdict)}; {_START_OVER})")
+        self._db = db
+        if not self.readonly:
+            await self._migrate(version)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -123,46 +208,61 @@ class SqliteStore:
             raise StoreError(f"store {self.path} is not open")
         return self._db
 
-    async def _migrate(self) -> None:
-        async with self.db.execute("PRAGMA user_version") as cur:
-            (version,) = await cur.fetchone()  # type: ignore[misc]
-        if version > len(MIGRATIONS):
-            raise StoreError(f"{self.path}: schema version {version} is newer than this program "
-                             f"({len(MIGRATIONS)}); upgrade rashut")
+    async def _migrate(self, version: int) -> None:
         for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
             await self.db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={target}; COMMIT;")
             log.debug("store %s migrated to version %d", self.path, target)
 
+    async def _rollback(self) -> None:
+        """After a failed write, so the connection is usable again (a failed rollback changes nothing)."""
+        try:
+            await self.db.rollback()
+        except (sqlite3.Error, ValueError):
+            pass
+
+    @asynccontextmanager
+    async def _failing(self, *, rollback: bool = False) -> AsyncIterator[None]:
+        """SQLite's failures as ``StoreError`` naming the file and the cause: a command prints one
+        line, not a traceback."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if rollback:
+                await self._rollback()
+            raise self._error(exc) from exc
+
     async def user_version(self) -> int:
-        async with self.db.execute("PRAGMA user_version") as cur:
-            return (await cur.fetchone())[0]  # type: ignore[index]
+        return (await self._rows("PRAGMA user_version"))[0][0]
 
     async def _write(self, sql: str, params: Sequence[Any] | Iterable[Sequence[Any]] = (),
                      many: bool = False) -> int:
-        """Run one write and commit, retrying on a locked or busy database."""
+        """Run one write and commit, retrying on a locked or busy database. Every text is made
+        storable first (``storable``): the write must not fail on what a user typed."""
+        args: Any = [_params(p) for p in params] if many else _params(params)  # type: ignore[arg-type]
         delay = 0.05
         for attempt in range(1, self.RETRIES + 1):
             try:
                 async with self._lock:
-                    cur = await (self.db.executemany(sql, params) if many  # type: ignore[arg-type]
-                                 else self.db.execute(sql, params))  # type: ignore[arg-type]
+                    cur = await (self.db.executemany(sql, args) if many else self.db.execute(sql, args))
                     await self.db.commit()
                     return (cur.lastrowid or 0) if not many else cur.rowcount
             except sqlite3.OperationalError as exc:
                 log.warning("store write failed (attempt %d/%d): %s", attempt, self.RETRIES, exc)
-                try:
-                    await self.db.rollback()
-                except sqlite3.Error:
-                    pass
+                await self._rollback()
                 if attempt == self.RETRIES:
-                    raise StoreError(f"{self.path}: write failed after {attempt} attempts: {exc}") from exc
+                    raise StoreError(f"{self.path}: write failed after {attempt} attempts: "
+                                     f"{_cause(exc, Path(self.path))}") from exc
                 await asyncio.sleep(delay)
                 delay *= 4
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise self._error(exc) from exc
         raise StoreError("unreachable")
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self.db.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        async with self._failing():
+            async with self.db.execute(sql, _params(params)) as cur:
+                return list(await cur.fetchall())
 
     # ------------------------------------------------------------------ writes
     async def log_question(self, *, channel: str, chat_type: str, user_hash: str | None, kind: str,
@@ -198,7 +298,7 @@ class SqliteStore:
     async def purge(self, older_than_days: float, now: float | None = None) -> int:
         """Delete unanswered rows (any status), finished inbox rows and old conversations past retention."""
         cutoff = (now or time.time()) - older_than_days * 86400
-        async with self._lock:
+        async with self._lock, self._failing(rollback=True):
             cur = await self.db.execute("DELETE FROM unanswered WHERE ts < ?", (cutoff,))
             await self.db.execute("DELETE FROM inbox WHERE status != 'pending' AND ts < ?", (cutoff,))
             await self.db.execute("DELETE FROM conversations WHERE ts < ?", (cutoff,))
@@ -249,10 +349,10 @@ class SqliteStore:
     # ------------------------------------------------------------------ the inbox
     async def inbox_put(self, channel: str, key: str, lane: str, payload: bytes) -> bool:
         """Store a received update unless its (channel, key) was seen before; True when new."""
-        async with self._lock:
+        async with self._lock, self._failing(rollback=True):
             cur = await self.db.execute(
                 "INSERT INTO inbox(channel, key, lane, payload, ts) VALUES (?,?,?,?,?)"
-                " ON CONFLICT(channel, key) DO NOTHING", (channel, key, lane, payload, time.time()))
+                " ON CONFLICT(channel, key) DO NOTHING", _params((channel, key, lane, payload, time.time())))
             await self.db.commit()
             return cur.rowcount == 1
 
@@ -278,14 +378,16 @@ class SqliteStore:
         """Lease up to ``limit`` pending items: the oldest of each lane (a chat's messages are
         handled in order, one at a time, and a flooding chat holds one worker, not all of them)."""
         now = time.time()
-        async with self._lock:
-            rows = await self._rows(
-                "UPDATE inbox SET owner=?, lease_until=?, attempts=attempts+1 WHERE id IN ("
-                " SELECT i.id FROM inbox i WHERE i.status='pending'"
-                "  AND (i.lease_until IS NULL OR i.lease_until < ?)"
-                "  AND NOT EXISTS (SELECT 1 FROM inbox j WHERE j.lane=i.lane AND j.status='pending' AND j.id<i.id)"
-                "  ORDER BY i.id LIMIT ?)"
-                " RETURNING id, channel, key, payload, attempts, ts", (owner, now + lease, now, limit))
+        async with self._lock, self._failing(rollback=True):
+            async with self.db.execute(
+                    "UPDATE inbox SET owner=?, lease_until=?, attempts=attempts+1 WHERE id IN ("
+                    " SELECT i.id FROM inbox i WHERE i.status='pending'"
+                    "  AND (i.lease_until IS NULL OR i.lease_until < ?)"
+                    "  AND NOT EXISTS (SELECT 1 FROM inbox j WHERE j.lane=i.lane AND j.status='pending' AND j.id<i.id)"
+                    "  ORDER BY i.id LIMIT ?)"
+                    " RETURNING id, channel, key, payload, attempts, ts",
+                    _params((owner, now + lease, now, limit))) as cur:
+                rows = list(await cur.fetchall())
             await self.db.commit()
         return sorted((InboxItem(*r) for r in rows), key=lambda item: item.id)
 
@@ -310,7 +412,7 @@ class SqliteStore:
     async def inbox_recover(self) -> int:
         """At start-up of the only process on this file: every lease belonged to a process that is
         gone, so its items are free at once (not only when their leases run out)."""
-        async with self._lock:
+        async with self._lock, self._failing(rollback=True):
             cur = await self.db.execute("UPDATE inbox SET lease_until=NULL, owner=NULL WHERE status='pending'"
                                         " AND owner IS NOT NULL")
             await self.db.commit()
@@ -342,8 +444,8 @@ class SqliteStore:
         """Nobody else to hear from."""
 
     async def claim_job(self, name: str, period: str) -> bool:
-        async with self._lock:
+        async with self._lock, self._failing(rollback=True):
             cur = await self.db.execute("INSERT INTO jobs(name, period, ts) VALUES (?,?,?)"
-                                        " ON CONFLICT(name, period) DO NOTHING", (name, period, time.time()))
+                                        " ON CONFLICT(name, period) DO NOTHING", _params((name, period, time.time())))
             await self.db.commit()
             return cur.rowcount == 1

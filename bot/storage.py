@@ -15,9 +15,33 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import Any, AsyncContextManager, Awaitable, Callable, NamedTuple, Protocol, Sequence, runtime_checkable
+from typing import Any, AsyncContextManager, Awaitable, Callable, NamedTuple, Protocol, Sequence, TypeVar, runtime_checkable
+
+from knowledge.errors import StoreError
 
 STATUSES = ("open", "resolved", "dismissed")
+T = TypeVar("T")
+
+
+class NoStoreYet(StoreError):
+    """A read-only opening found no store where one was named: nothing has been recorded there
+    yet. For a command that only reads (``stats``, ``unanswered list``), an empty result, not an error."""
+
+
+def storable(value: T) -> T:
+    """``value`` with every text made encodable as UTF-8: an unpaired surrogate becomes U+FFFD.
+
+    Why: ``json.loads`` keeps a "\\ud800" escape (which Telegram and WhatsApp bodies may carry)
+    as a lone surrogate, and ``surrogateescape`` decoding leaves one per undecodable byte; no
+    database driver encodes those, so the write fails and the question never reaches the
+    curators. A pair kept as two code points becomes the character it spells."""
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")  # type: ignore[return-value]
 
 
 def hash_user(user_id: str | int | None, key: str) -> str | None:

@@ -136,3 +136,12 @@ def test_browse(service):
     assert service.entry("gone") is None
     r = service.search("טיסות משלחת")
     assert r.options[0].entry_id == "visits-who-pays"
+
+
+async def test_a_question_with_an_unpaired_surrogate_reaches_the_queue(service, store):
+    """Before: answered, but the queue write raised UnicodeEncodeError, so curators never saw it
+    and the reply could not promise it was passed on."""
+    r = await service.handle(Question("איך מגישים ערר \ud800 על ארנונה", channel="telegram", user_id="12345"))
+    assert r.kind == "unanswered" and r.logged and r.text == texts.UNANSWERED
+    (row,) = await store.unanswered()
+    assert row.text == "איך מגישים ערר \ufffd על ארנונה"

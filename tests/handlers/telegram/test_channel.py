@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from bot import texts
 from bot.router import CURATOR_COMMANDS
 from bot.runtime import Runtime
 from handlers.telegram.channel import TelegramChannel
@@ -83,3 +84,14 @@ async def test_startup_opens_store_and_sets_public_menu(kb_dir: Path, tmp_path: 
         await runtime.stop()
         await channel.close()
     assert store._db is None  # closed
+
+
+async def test_an_update_with_an_unpaired_surrogate_is_stored_answered_and_queued(tg, store) -> None:
+    """A Telegram body may carry a "\\ud800" escape (json.loads keeps it as a lone surrogate).
+    Before: the inbox could not seal it, so the webhook answered 503 and Telegram resent the update
+    for ever (polling fetched it again for ever): one message stopped the channel."""
+    await tg.text("איך מגישים ערר \ud800 על ארנונה")
+    (reply,) = tg.request.texts()
+    assert texts.QUEUED_NOTE in reply
+    (row,) = await store.unanswered()
+    assert row.text == "איך מגישים ערר \ufffd על ארנונה"
