@@ -104,7 +104,7 @@ class AnswerService:
     async def handle(self, question: Question) -> Reply:
         snap = self.engine.snapshot  # one base for the whole question
         reply, match = self.respond(question.text, snap)
-        return await self._record(question, reply, match)
+        return await self._record(question, reply, match, snap)
 
     def respond(self, text: str, snap: Snapshot | None = None) -> tuple[Reply, Match | None]:
         """The reply for a text, without side effects (used by handle, ask and the benchmarks)."""
@@ -143,13 +143,12 @@ class AnswerService:
             body = texts.UNANSWERED_NOT_LOGGED
         return Reply("unanswered", body, score=match.best.score if match.best else 0.0), match
 
-    async def _record(self, q: Question, reply: Reply, match: Match | None) -> Reply:
+    async def _record(self, q: Question, reply: Reply, match: Match | None, snap: Snapshot) -> Reply:
         if self.store is None:
             return reply
         user = hash_user(q.user_id, self.hash_key)
         if reply.kind in ("clarify", "unanswered") and reply.meta.get("queue", True):
-            candidates: list[dict[str, Any]] = [
-                {"entry_id": c.entry_id, "score": c.score} for c in (match.candidates if match else ())]
+            candidates = self._hints(reply, match, snap.matcher.thresholds.answer)
             try:
                 await self.store.log_unanswered(text=self.scrub(q.text[:4000]), norm=match.normalized if match else "",
                                                 channel=q.channel, chat_type=q.chat_type, user_hash=user,
@@ -167,6 +166,18 @@ class AnswerService:
         except Exception as exc:  # noqa: BLE001 - statistics are best effort, the reply is not
             log.warning("could not record question statistics: %s", exc)
         return reply
+
+    @staticmethod
+    def _hints(reply: Reply, match: Match | None, floor: float) -> list[dict[str, Any]]:
+        """The curators' "nearest entry" for a queued question: what the user was offered (did you
+        mean, the entry that lacks the fact), or an entry close enough that it would have been the
+        answer but for a rule (out of scope, a fact it lacks); never the matcher's nearest entry for
+        a question it could not place at all (weather -> a decision's clause at 0.48)."""
+        offered = [{"entry_id": o.entry_id, "score": o.score if o.score is not None else reply.score}
+                   for o in reply.options if o.entry_id]
+        if offered or match is None:
+            return offered
+        return [{"entry_id": c.entry_id, "score": c.score} for c in match.candidates if c.score >= floor]
 
     async def feedback(self, entry_id: str, vote: int, user_id: str | int, channel: str) -> Vote:
         """Record a 👍 (1) or 👎 (-1) on an entry: "stored", "unknown" (the entry is gone, e.g. an old

@@ -98,3 +98,15 @@ async def test_a_filler_repeats_the_last_options_and_without_them_offers_help(rt
     fresh = Caller("telegram", "400", "400")
     helped = await rt.router.text(fresh, "מה?")
     assert helped is not None and helped.kind == "unanswered" and helped.text != texts.SMALLTALK_THANKS
+
+
+async def test_only_questions_reach_the_queue(rt: Runtime) -> None:
+    """/start, unknown commands, greetings, thanks, emoji and empty messages are not questions."""
+    for name in ("start", "foo", "help", "decisions"):
+        await rt.router.run(USER, name)
+    for text in ("שלום", "היי!", "תודה רבה", "🙏", "", "   ", "/", "?!"):
+        await rt.router.text(USER, text)
+    assert rt.store is not None
+    assert await rt.store.unanswered() == []
+    await rt.router.text(Caller("telegram", "500", "500"), "מה מזג האוויר מחר")  # a question is
+    assert len(await rt.store.unanswered()) == 1
