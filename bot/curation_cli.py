@@ -234,11 +234,17 @@ async def dismiss(store: Storage, args: argparse.Namespace, settings: Settings, 
         print(f"group #{args.group}: {n} queue row(s) dismissed", file=out)
         return 0
     r = await dismiss_out_of_scope(store, settings.kb_path, args.group, args.subject)
-    where = "new subject" if r.new_subject else "subject"
-    _report(out, r.diff, f"group #{r.group_id}: {len(r.added)} question(s) added to the {where} '{r.subject}' in "
-                         f"out_of_scope.yaml; {r.rows} queue row(s) dismissed",
+    if r.added:
+        where = "new subject" if r.new_subject else "subject"
+        headline = (f"group #{r.group_id}: {len(r.added)} question(s) added to the {where} '{r.subject}' in "
+                    f"out_of_scope.yaml; {r.rows} queue row(s) dismissed")
+    else:
+        headline = (f"group #{r.group_id}: {r.rows} queue row(s) dismissed; nothing was added to out_of_scope.yaml, "
+                    f"so the subject '{r.subject}' was not created or changed (every question is listed below)")
+    _report(out, r.diff, headline,
             [f"already out of scope: {q}" for q in r.existing]
-            + [f"not added, a question of entry '{other}': {q}" for q, other in r.claimed])
+            + [f"not added, a question of entry '{other}': {q}" for q, other in r.claimed]
+            + [f"not added, too long to be a phrasing ({len(q)} characters): {q[:80]}..." for q in r.too_long])
     return 0
 
 

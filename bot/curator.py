@@ -88,6 +88,26 @@ def stats_text(stats: Stats) -> str:
     return text
 
 
+def scoped_out_text(outcome: ScopedOut) -> str:
+    """What closing a group as out of scope did, in one line (the same on every channel)."""
+    r = outcome.result
+    if not r.added:
+        return texts.CURATOR_OUT_OF_SCOPE_NOTHING.format(group=r.group_id, rows=r.rows, subject=r.subject)
+    return texts.CURATOR_OUT_OF_SCOPE_DONE.format(group=r.group_id, added=len(r.added), subject=r.subject,
+                                                  rows=r.rows, version=outcome.base.version)
+
+
+def attached_text(outcome: Attached) -> str:
+    """What attaching a group to an entry did (the same on every channel)."""
+    r = outcome.result
+    text = texts.CURATOR_ATTACHED.format(group=r.group_id, added=len(r.added), title=outcome.title, entry=r.entry_id,
+                                         rows=r.rows, version=outcome.base.version)
+    if r.existing or r.claimed or r.too_long:
+        text += "\n" + texts.CURATOR_ATTACH_SKIPPED.format(existing=len(r.existing), claimed=len(r.claimed),
+                                                           too_long=len(r.too_long))
+    return text
+
+
 def refused(exc: Exception) -> Refused:
     text = exc.render(limit=ERRORS_SHOWN) if isinstance(exc, KnowledgeError) else str(exc)
     return Refused(text)

@@ -42,8 +42,9 @@ class ScopeResult:
     added: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)  # already listed as out of scope
     claimed: list[tuple[str, str]] = field(default_factory=list)  # (question, entry id): not added
-    new_subject: bool = False
+    new_subject: bool = False  # the subject was created (only when something was added)
     diff: str = ""
+    too_long: list[str] = field(default_factory=list)  # pasted messages, not phrasings: not added
 
 
 async def dismiss_out_of_scope(store: "Storage", kb_root: Path | str, group_id: int, subject: str) -> ScopeResult:
@@ -65,13 +66,13 @@ def _add_to_subject(root: Path, group: Group, subject: str) -> ScopeResult:
     with kb_lock(root):
         kb = load_base(root)  # the disk as it is now
         listed = {normalize(q) for s in kb.out_of_scope for q in s.questions}
-        add, _own, claimed, _too_long = split_questions(group.questions(), None, kb)  # pasted messages are left out
+        add, _own, claimed, too_long = split_questions(group.questions(), None, kb)  # pasted messages are left out
         existing = [q for q in add if normalize(q) in listed]
         add = [q for q in add if normalize(q) not in listed]
         known = any(s.subject == subject for s in kb.out_of_scope)
-        result = ScopeResult(group.id, subject, group.count, add, existing, claimed, not known)
+        result = ScopeResult(group.id, subject, group.count, add, existing, claimed, False, too_long=too_long)
         if not add:
-            return result
+            return result  # nothing to write: no subject is created, and the report says why
         path = file_to_edit(root, OUT_OF_SCOPE_FILE)  # through a link inside the folder, never out of it
         existed = path.exists()
         old = read_source(path, OUT_OF_SCOPE_FILE) if existed else NEW_FILE
@@ -87,4 +88,4 @@ def _add_to_subject(root: Path, group: Group, subject: str) -> ScopeResult:
         validate_staged(root, OUT_OF_SCOPE_FILE, data)
         write_validated(path, data, lambda: load_base(root))
         return ScopeResult(group.id, subject, group.count, add, existing, claimed, not known,
-                           unified_diff(old if existed else "", new, OUT_OF_SCOPE_FILE))
+                           unified_diff(old if existed else "", new, OUT_OF_SCOPE_FILE), too_long)

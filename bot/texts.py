@@ -192,6 +192,8 @@ CURATOR_ACTION_FAILED = "הפעולה לא בוצעה:"
 CURATOR_OUT_OF_SCOPE_USAGE = "כתבו: /outofscope <מספר קבוצה> <נושא>, למשל: /outofscope 7 שכר ותנאי העסקה של עובדים"
 CURATOR_OUT_OF_SCOPE_DONE = ("קבוצה #{group}: {added} שאלות נוספו לנושא \"{subject}\" שמחוץ למאגר, {rows} שאלות "
                              "בתור נסגרו. המאגר בגרסה {version}.")
+CURATOR_OUT_OF_SCOPE_NOTHING = ("קבוצה #{group}: {rows} שאלות בתור נסגרו, אבל לא נוספה אף שאלה לנושא \"{subject}\" "
+                                "(כבר ברשימה, שאלות של פריטים או ארוכות מדי), ולכן הנושא לא נוצר ולא השתנה.")
 CURATOR_ACTION_FAILED_TOAST = "הפעולה לא בוצעה ⚠️"
 
 

@@ -22,7 +22,7 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.logs import pseudonym
-from bot.curator import Attached, Dismissed, Refused, ScopedOut
+from bot.curator import Attached, Dismissed, Refused, ScopedOut, scoped_out_text
 from bot.reloader import BaseInfo, ReloadResult
 from bot.replies import Reply
 from bot.router import Caller, Outcome, Queue
@@ -59,9 +59,7 @@ def render_curator(outcome: Outcome) -> list[Chunk]:
     if isinstance(outcome, Refused):
         return html_chunks(render_action_error(outcome.text), per_line=False)
     if isinstance(outcome, ScopedOut):
-        r = outcome.result
-        chunks = html_chunks(esc(texts.CURATOR_OUT_OF_SCOPE_DONE.format(
-            group=r.group_id, added=len(r.added), subject=r.subject, rows=r.rows, version=outcome.base.version)))
+        chunks = html_chunks(esc(scoped_out_text(outcome)))
         if outcome.reload is not None and not outcome.reload.ok:
             chunks += render_reload(outcome.reload)
         return chunks

@@ -8,7 +8,7 @@ from typing import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import targets, texts
-from bot.curator import Attached, stats_text
+from bot.curator import Attached, attached_text, stats_text
 from bot.grouping import Group
 from bot.reloader import BaseInfo
 from bot.shorten import shorten
@@ -124,15 +124,7 @@ def render_groups(groups: Sequence[Group], limit: int = GROUPS_SHOWN) -> tuple[s
 
 def render_attached(attached: Attached) -> str:
     """What attaching did: phrasings added to which entry, rows closed, the version now serving."""
-    result = attached.result
-    lines = [esc(texts.CURATOR_ATTACHED.format(group=result.group_id, added=len(result.added), title=attached.title,
-                                               entry=result.entry_id, rows=result.rows,
-                                               version=attached.base.version))]
-    if result.existing or result.claimed or result.too_long:
-        lines.append(esc(texts.CURATOR_ATTACH_SKIPPED.format(existing=len(result.existing),
-                                                             claimed=len(result.claimed),
-                                                             too_long=len(result.too_long))))
-    return "\n".join(lines)
+    return "\n".join(esc(line) for line in attached_text(attached).split("\n"))
 
 
 def render_action_error(text: str) -> str:

@@ -15,7 +15,7 @@ import time
 
 from bot import targets, texts
 from bot.conversation import Conversations
-from bot.curator import Attached, Dismissed, Refused, ScopedOut, stats_text
+from bot.curator import Attached, Dismissed, Refused, ScopedOut, attached_text, scoped_out_text, stats_text
 from bot.grouping import Group
 from bot.reloader import BaseInfo, ReloadResult
 from bot.replies import Reply
@@ -86,17 +86,9 @@ def render_action(outcome: Attached | Dismissed | ScopedOut | Refused) -> list[O
     if isinstance(outcome, Dismissed):
         return render_text(texts.CURATOR_DISMISSED.format(group=outcome.group_id, rows=outcome.rows))
     if isinstance(outcome, ScopedOut):
-        r = outcome.result
-        out = render_text(texts.CURATOR_OUT_OF_SCOPE_DONE.format(
-            group=r.group_id, added=len(r.added), subject=r.subject, rows=r.rows, version=outcome.base.version))
+        out = render_text(scoped_out_text(outcome))
         return out + (render_reload(outcome.reload) if outcome.reload is not None and not outcome.reload.ok else [])
-    r = outcome.result
-    text = texts.CURATOR_ATTACHED.format(group=r.group_id, added=len(r.added), title=outcome.title, entry=r.entry_id,
-                                         rows=r.rows, version=outcome.base.version)
-    if r.existing or r.claimed or r.too_long:
-        text += "\n" + texts.CURATOR_ATTACH_SKIPPED.format(existing=len(r.existing), claimed=len(r.claimed),
-                                                          too_long=len(r.too_long))
-    out = render_text(text)
+    out = render_text(attached_text(outcome))
     if not outcome.loaded and outcome.reload is not None:
         out += render_text(texts.CURATOR_ATTACHED_NOT_LOADED.format(version=outcome.base.version))
         out += render_reload(outcome.reload)
