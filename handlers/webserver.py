@@ -14,6 +14,10 @@ malformed body with 500, which Telegram then retries forever. The rules here hol
   (our own timer: aiohttp 3.13.5 and 3.14.0, both allowed by pyproject, arm none before a first
   response, so a connection that never finished its headers stayed open for good; 3.14.5 does);
   after a response, aiohttp's keep-alive timer gives the next request the same time;
+* the bodies held at once by the requests in progress are capped too (``body_budget``, 32 MB): a
+  WhatsApp signature can only be checked over the whole body, so without it 500 connections with
+  wrong signatures made the server hold 500 x 3 MB (772.6 MiB peak RSS); past the budget a request
+  is answered 503 (the sender retries) before more of its body is read;
 * at most ``max_connections`` connections are open at once; one more is answered 503 and closed.
   Counted when the connection is made, not in the protocol factory: the event loop calls the
   factory for a whole burst of accepted sockets before any of them is made, so a count there let
@@ -37,9 +41,33 @@ HEADER_TIMEOUT = 5.0
 BODY_TIMEOUT = 10.0
 MAX_CONNECTIONS = 512
 BACKLOG = 1024  # accepted by the kernel, not yet by us: a burst is answered (503 past the limit), not dropped
-BODY_TIMEOUT_KEY = web.AppKey("body_timeout", float)
+BODY_BUDGET = 32 << 20  # 32 x a Telegram update's cap, 10 x a WhatsApp notification's
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REJECT = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+class BodyBudget:
+    """Bytes of request bodies held at once by the requests in progress on one server; what a
+    request took is given back when its handler returns (``WebServer`` does it, whatever happened)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self._held: dict[int, int] = {}  # id(request) -> bytes; requests are unhashable mappings
+
+    def take(self, request: web.Request, n: int) -> bool:
+        if self.used + n > self.total:
+            return False
+        self.used += n
+        self._held[id(request)] = self._held.get(id(request), 0) + n
+        return True
+
+    def release(self, request: web.Request) -> None:
+        self.used -= self._held.pop(id(request), 0)
+
+
+BODY_TIMEOUT_KEY = web.AppKey("body_timeout", float)
+BODY_BUDGET_KEY = web.AppKey("body_budget", BodyBudget)
 
 
 class BodyError(Exception):
@@ -63,9 +91,12 @@ async def read_body(request: web.Request, limit: int = MAX_BODY, timeout: float 
     let past the cap."""
     if timeout is None:
         timeout = request.config_dict.get(BODY_TIMEOUT_KEY, BODY_TIMEOUT)
+    budget = request.config_dict.get(BODY_BUDGET_KEY)
     length = request.content_length
     if length is not None and length > limit:
         raise BodyError(413, f"body of {length} bytes is over the {limit}-byte limit")
+    if length is not None and budget is not None and not budget.take(request, length):
+        raise BodyError(503, "the bodies of the requests in progress fill the body budget")
     chunks: list[bytes] = []
     size = 0
     try:
@@ -74,6 +105,8 @@ async def read_body(request: web.Request, limit: int = MAX_BODY, timeout: float 
                 size += len(chunk)
                 if size > limit:
                     raise BodyError(413, f"body over the {limit}-byte limit")
+                if length is None and budget is not None and not budget.take(request, len(chunk)):
+                    raise BodyError(503, "the bodies of the requests in progress fill the body budget")
                 chunks.append(chunk)
     except TimeoutError:
         raise BodyError(408, f"body not received within {timeout:g} s") from None
@@ -105,10 +138,12 @@ class WebServer:
     """Routes on one listen address and port. ``add`` routes, then ``await start()`` / ``stop()``."""
 
     def __init__(self, listen: str, port: int, *, header_timeout: float = HEADER_TIMEOUT,
-                 body_timeout: float = BODY_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
+                 body_timeout: float = BODY_TIMEOUT, body_budget: int = BODY_BUDGET,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self.listen, self.port = listen, port
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
+        self.budget = BodyBudget(body_budget)
         self.max_connections = max_connections
         self.routes: list[Route] = []
         self.stopping = False
@@ -124,7 +159,10 @@ class WebServer:
         async def guarded(request: web.Request) -> web.StreamResponse:
             if self.stopping:
                 return refuse(503)
-            return await handler(request)
+            try:
+                return await handler(request)
+            finally:
+                self.budget.release(request)
         return guarded
 
     @web.middleware
@@ -138,6 +176,7 @@ class WebServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._arrived])
         app[BODY_TIMEOUT_KEY] = self.body_timeout
+        app[BODY_BUDGET_KEY] = self.budget
         for r in self.routes:
             app.router.add_route(r.method, r.path, self._wrap(r.handler))
         # lingering_time=0: a refused request's connection is closed right after the answer; aiohttp

@@ -10,6 +10,7 @@ small constructor arguments here; the only durations asserted are generous bound
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import shutil
@@ -190,8 +191,9 @@ class Channels:
         return await self.runtime.store.inbox_pending()
 
 
-@pytest.fixture
-async def channels(tmp_path: Path) -> AsyncIterator[Channels]:
+@contextlib.asynccontextmanager
+async def channels_on(tmp_path: Path, **options: Any) -> AsyncIterator[Channels]:
+    """Both channels on one server, with ``options`` for it (small timeouts by default)."""
     kb = tmp_path / "kb"
     shutil.copytree(FIXTURES / "kb", kb)
     settings = Settings(telegram_token=TOKEN, kb_path=kb, db_path=tmp_path / "rashut.db", hash_key="test-hash-key",
@@ -203,7 +205,7 @@ async def channels(tmp_path: Path) -> AsyncIterator[Channels]:
     runtime = Runtime.build(settings)
     telegram = TelegramChannel(runtime, request=RecordingRequest(), get_updates_request=RecordingRequest())
     whatsapp = WhatsAppChannel(runtime, session=Recorder().client())
-    servers = WebServers(header_timeout=SHORT, body_timeout=SHORT)
+    servers = WebServers(**{"header_timeout": SHORT, "body_timeout": SHORT, **options})
     await runtime.start()
     await telegram.start(servers)
     await whatsapp.start(servers)
@@ -215,6 +217,12 @@ async def channels(tmp_path: Path) -> AsyncIterator[Channels]:
         await runtime.stop(0.5)  # updates of wrong shapes may still be retried by the inbox: not waited for
         await telegram.close()
         await whatsapp.close()
+
+
+@pytest.fixture
+async def channels(tmp_path: Path) -> AsyncIterator[Channels]:
+    async with channels_on(tmp_path) as ch:
+        yield ch
 
 
 JSON = {"Content-Type": "application/json"}
@@ -359,6 +367,57 @@ async def test_a_body_cut_off_by_the_sender_is_one_warning_not_an_error(
     (record,) = warnings_in(caplog)
     assert record.levelno == logging.WARNING and "body refused" in record.getMessage()
     assert await channels.pending() == 0
+
+
+async def test_bodies_past_the_body_budget_get_503_and_the_budget_comes_back(make_server: ServerFactory) -> None:
+    """Two requests each hold a 1 MB body being read (half sent); with a 2.5 MB budget a third gets
+    503: by its Content-Length, before any of its body is read; chunked, once what it read would
+    pass the budget. Once the two are answered, the budget is whole again."""
+    server = await make_server(body_timeout=WAIT, body_budget=2_500_000)
+    holders = [await connect(server.bound_port) for _ in range(2)]
+    for c in holders:
+        await c.send(head("/guarded", {**JSON, "X-Secret": "s", "Connection": "close"}, length=MAX_BODY)
+                     + b"a" * (MAX_BODY // 2))
+    for _ in range(int(WAIT * 100)):
+        if server.budget.used == 2 * MAX_BODY:
+            break
+        await asyncio.sleep(0.01)
+    assert server.budget.used == 2 * MAX_BODY
+    third = await connect(server.bound_port)
+    await third.send(head("/guarded", {**JSON, "X-Secret": "s"}, length=MAX_BODY))
+    assert await third.status() == 503
+    fourth = await connect(server.bound_port)
+    await fourth.send(head("/guarded", {**JSON, "X-Secret": "s", "Transfer-Encoding": "chunked"})
+                      + chunked(b"b" * MAX_BODY)[:-5])
+    assert await fourth.status() == 503
+    for c in holders:
+        await c.send(b"a" * (MAX_BODY - MAX_BODY // 2))
+        status, rest = await c.answer()
+        assert status == 200 and json.loads(rest) == {"length": MAX_BODY}
+    assert server.budget.used == 0
+    assert (await post(server.bound_port, "/guarded", {**JSON, "X-Secret": "s"}, b"c" * MAX_BODY))[0] == 200
+    assert server.budget.used == 0
+
+
+async def test_whatsapp_bodies_with_wrong_signatures_cannot_hold_more_than_the_budget(tmp_path: Path) -> None:
+    """The signature is checked over the whole body, so a wrong one costs the body: at most the
+    budget's worth at once. Two 3 MB notifications being read fill a 7 MB budget; a third is 503."""
+    async with channels_on(tmp_path, body_budget=7 << 20, body_timeout=WAIT) as ch:
+        body = b'{"entry": [' + b" " * (MAX_NOTIFICATION - 20) + b"]}"
+        wrong = {**JSON, SIGNATURE: sign(body, APP_SECRET + "x")}
+        holders = [await connect(ch.port) for _ in range(2)]
+        for c in holders:
+            await c.send(head("/whatsapp", {**wrong, "Connection": "close"}, length=len(body)) + body[:1000])
+        for _ in range(int(WAIT * 100)):
+            if ch.server.budget.used == 2 * len(body):
+                break
+            await asyncio.sleep(0.01)
+        assert (await post(ch.port, "/whatsapp", wrong, body))[0] == 503
+        for c in holders:
+            await c.send(body[1000:])
+            assert await c.status() == 403
+        assert ch.server.budget.used == 0
+        assert await ch.pending() == 0
 
 
 # ---------------------------------------------------------------------------- header timeout
