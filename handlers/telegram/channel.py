@@ -63,16 +63,27 @@ def webhook_path(url: str) -> str:
     return urlparse(url).path.strip("/")
 
 
+def is_update_id(value: Any) -> bool:
+    """An update_id is an integer (JSON ``true`` is a bool in Python, and an int by ``isinstance``)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def lane_of(update: Mapping[str, Any], key: str) -> str:
-    """The chat an update belongs to (keyed hash): its messages are handled in order, one at a time."""
+    """The chat an update belongs to (keyed hash): its messages are handled in order, one at a time.
+    Any part of the update may be of the wrong type (a list for ``message``...): that part is passed
+    over, never an exception, because the webhook would answer it 503 and Telegram resend it."""
     for kind in ("message", "edited_message", "callback_query", "inline_query"):
         part = update.get(kind)
         if not isinstance(part, dict):
             continue
-        chat = part.get("chat") or (part.get("message") or {}).get("chat") or {}
-        who = chat.get("id") if isinstance(chat, dict) else None
+        chat = _dict(part.get("chat")) or _dict(_dict(part.get("message")).get("chat"))
+        who = chat.get("id")
         if who is None:
-            who = (part.get("from") or {}).get("id")
+            who = _dict(part.get("from")).get("id")
         if who is not None:
             return hash_user(f"{CHANNEL}:{who}", key) or ""
     return f"{CHANNEL}:update:{update.get('update_id')}"
@@ -98,7 +109,7 @@ class TelegramChannel:
     # ------------------------------------------------------------------ in
     def _item(self, update: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
         uid = update.get("update_id")
-        if not isinstance(uid, int) or isinstance(uid, bool):
+        if not is_update_id(uid):
             raise ValueError("an update needs an integer update_id")
         return str(uid), lane_of(update, self.settings.hash_key), dict(update)
 
@@ -135,7 +146,7 @@ class TelegramChannel:
         except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, too deep, a 5,000-digit number
             log.warning("telegram webhook body is not valid JSON (%s); refused with 400", type(exc).__name__)
             return refuse(400)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        if not isinstance(data, dict) or not is_update_id(data.get("update_id")):
             log.warning("telegram webhook body is not an update; refused with 400")
             return refuse(400)
         try:

@@ -51,27 +51,37 @@ def lane_of(wa_id: str, key: str) -> str:
     return hash_user(f"{CHANNEL}:{wa_id}", key) or ""
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON array; nothing for anything else (a signed body may still be junk)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def split_notification(data: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(one single-message notification per message, the statuses) of a (possibly batched) body."""
+    """(one single-message notification per message, the statuses) of a (possibly batched) body.
+
+    ``ValueError`` if it is not a notification at all; parts of the wrong type are passed over, never
+    an exception (the webhook would answer it 500, and Meta resend it for days)."""
     if not isinstance(data, dict) or not isinstance(data.get("entry"), list):
         raise ValueError("not a WhatsApp notification")
     messages, statuses = [], []
-    for entry in data["entry"]:
-        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
-            value = change.get("value") if isinstance(change, dict) else None
+    for entry in _dicts(data["entry"]):
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
             if not isinstance(value, dict):
                 continue
-            contacts = {c.get("wa_id"): c for c in value.get("contacts") or [] if isinstance(c, dict)}
-            for msg in value.get("messages") or []:
-                if not isinstance(msg, dict) or not isinstance(msg.get("id"), str):
+            contacts = {c["wa_id"]: c for c in _dicts(value.get("contacts")) if isinstance(c.get("wa_id"), str)}
+            for msg in _dicts(value.get("messages")):
+                if not isinstance(msg.get("id"), str):
                     continue
-                contact = dict(contacts.get(msg.get("from")) or {"wa_id": msg.get("from"), "profile": {}})
+                sender = msg.get("from")
+                known = contacts.get(sender) if isinstance(sender, str) else None
+                contact = dict(known or {"wa_id": sender, "profile": {}})
                 contact.setdefault("user_id", None)  # pywa 4.5 reads it; Meta's older payloads lack it
                 one = {k: v for k, v in value.items() if k not in ("messages", "contacts", "statuses")}
                 one.update(contacts=[contact], messages=[msg])
                 messages.append({"object": data.get("object"), "entry": [{
                     "id": entry.get("id"), "changes": [{"field": change.get("field", "messages"), "value": one}]}]})
-            statuses += [s for s in value.get("statuses") or [] if isinstance(s, dict)]
+            statuses += _dicts(value.get("statuses"))
     return messages, statuses
 
 
@@ -125,7 +135,7 @@ class WhatsAppChannel:
             return refuse(400)
         for status in statuses:
             if status.get("status") == "failed":
-                codes = [e.get("code") for e in status.get("errors") or [] if isinstance(e, dict)]
+                codes = [e.get("code") for e in _dicts(status.get("errors"))]
                 log.warning("whatsapp reports a message not delivered: code(s) %s", codes or "?")
         try:
             for one in messages:
