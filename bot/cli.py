@@ -10,6 +10,7 @@ from typing import Sequence
 from knowledge.errors import KnowledgeError, RashutError
 
 from .evaluate import SETS
+from .logs import configure
 from .settings import Settings, environment
 
 log = logging.getLogger("rashut")
@@ -103,8 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(["run", *(argv or [])])
     try:
         settings = _settings(args)
-        logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure(settings.log_level)
         from . import commands
 
         return commands.dispatch(args, settings)

@@ -43,8 +43,9 @@ except ZoneInfoNotFoundError:  # no tz database in a slim image: show UTC rather
 
 
 def _when(ts: float) -> str:
-    """Times for curators' eyes, in Israel time; exports keep ISO UTC for machines."""
-    return datetime.fromtimestamp(ts, _ISRAEL).strftime("%Y-%m-%d %H:%M")
+    """Times for curators' eyes, in Israel time, labelled with the zone ("IST"/"IDT"; "UTC" where the
+    image has no time zone data); exports keep ISO UTC with its offset, for machines."""
+    return datetime.fromtimestamp(ts, _ISRAEL).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _status(value: str) -> str | None:
@@ -266,7 +267,7 @@ async def print_stats(store: Storage, days: int, settings: Settings, out: TextIO
     for k, label in (("answer", "answered"), ("clarify", "clarify"), ("unanswered", "unanswered")):
         share = 100 * kinds.get(k, 0) / asked if asked else 0.0
         print(f"  {label:<11} {kinds.get(k, 0):>6}  {share:5.1f}%", file=out)
-    print("\nper day (answer / clarify / unanswered):", file=out)
+    print("\nper day, UTC (answer / clarify / unanswered):", file=out)
     for day, by in stats.per_day.items():
         print(f"  {day}  {by.get('answer', 0):>5} / {by.get('clarify', 0):>5} / {by.get('unanswered', 0):>5}",
               file=out)

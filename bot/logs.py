@@ -16,6 +16,7 @@ import hmac
 import logging
 import re
 import sys
+import time
 from typing import Iterable
 from urllib.parse import quote
 
@@ -77,6 +78,26 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class UtcFormatter(logging.Formatter):
+    """Log times in UTC, and saying so (``2026-12-04T01:53:48Z``): servers and containers disagree on
+    local time, and a log read beside another must line up."""
+
+    converter = time.gmtime
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
+
+
+def configure(level: str) -> None:
+    """The process's logging: one stderr handler, UTC times."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(UtcFormatter())
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
 def install_log_guards(secrets: Iterable[str | None], level: str = "INFO",
                        pseudonym_key: str | None = None) -> RedactSecrets:
     """Quiet httpx/httpcore (they log URLs, which contain the token) and redact on every root handler."""
@@ -84,8 +105,7 @@ def install_log_guards(secrets: Iterable[str | None], level: str = "INFO",
         _PSEUDONYM_KEY[0] = pseudonym_key
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(level=level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure(level)
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in CHATTY:

@@ -98,6 +98,14 @@ class Console:
         return render(reply) if reply is not None else None
 
     def run(self) -> int:
+        try:
+            self._loop()
+        except KeyboardInterrupt:  # Ctrl+C wherever it lands (while printing, too): leave, never a traceback
+            pass
+        self.say("\n" + texts.CONSOLE_BYE)
+        return 0
+
+    def _loop(self) -> None:
         self.say(texts.WELCOME)
         self.say(texts.CONSOLE_HINT)
         self.say(texts.CONSOLE_BIDI_HINT if not self.visual else "")
@@ -107,13 +115,9 @@ class Console:
                 break
             try:
                 out = self.answer(line)
-            except KeyboardInterrupt:
-                break
             except Exception as exc:  # noqa: BLE001 - the console's one error handler: logged, apologised, go on
                 log.error("the console could not answer a line: %r", exc)
                 log.debug("the console's error", exc_info=True)
                 out = texts.ERROR_APOLOGY
             if out:
                 self.say(out)
-        self.say("\n" + texts.CONSOLE_BYE)
-        return 0

@@ -19,6 +19,19 @@ DECISION_KEYS = {"number", "date", "title", "budget", "period", "localities", "m
 STEP_KEYS = {"id", "order", "name"}
 
 
+def kind_of(value: object) -> str:
+    """What a YAML value is, in the words of someone who wrote the file (not a Python type name)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping (key: value lines)"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a date" if type(value).__name__ in ("date", "datetime") else type(value).__name__
+
+
 class Checker:
     """Collects problems for one file while turning its data into schema objects."""
 
@@ -48,7 +61,7 @@ class Checker:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
-            self.add(f"must be text, got {type(value).__name__}", m, key, entry)
+            self.add(f"must be text, got {kind_of(value)}", m, key, entry)
             return None
         if required and not value.strip():
             self.add("must not be empty", m, key, entry)

@@ -78,9 +78,10 @@ def _document(data: Any, file: str) -> tuple[Document | None, list[Problem], dic
         if phase and phase not in phase_ids:
             c.add(f"phase '{phase}' is not declared in the document's phases", item, "phase", label)
         esource = c.source(item.get("source"), label, parent=source)
+        if eid is not None:
+            lines[eid] = item.line  # declared, even when its other fields fail: not a missing related id
         if eid is None or etitle is None or answer is None:
             continue
-        lines[eid] = item.line
         entries.append(Entry(
             id=eid, title=etitle, answer=unwrap(answer), doc_id=doc_id or "", kind=kind, source=esource or source,
             file=file, line=item.line, questions=c.texts(item, "questions", label),
@@ -205,15 +206,17 @@ def load_base(root: Path | str | None = None) -> KnowledgeBase:
         if doc is not None:
             documents.append(doc)
             entry_lines.update({k: (label, v) for k, v in lines.items()})
-    problems.extend(_cross_checks(documents, out_of_scope))
+    problems.extend(_cross_checks(documents, out_of_scope, declared=set(entry_lines)))
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase.build(root, tuple(documents), synonyms, out_of_scope)
 
 
-def _cross_checks(documents: list[Document], out_of_scope: tuple[OutOfScope, ...] = ()) -> list[Problem]:
+def _cross_checks(documents: list[Document], out_of_scope: tuple[OutOfScope, ...] = (),
+                  declared: set[str] | None = None) -> list[Problem]:
     """Checks that need the whole base: unique ids, related ids, questions claimed twice (by two
-    entries, or by an entry and an out-of-scope subject)."""
+    entries, or by an entry and an out-of-scope subject). ``declared`` holds the ids of entries that
+    were written but had errors of their own: a related id naming one of them is not a second error."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for doc in documents:
@@ -229,7 +232,7 @@ def _cross_checks(documents: list[Document], out_of_scope: tuple[OutOfScope, ...
     claimed: dict[str, Entry] = {}
     for e in entries.values():
         for rel in e.related:
-            if rel not in entries:
+            if rel not in entries and rel not in (declared or set()):
                 problems.append(Problem(f"related id '{rel}' does not exist", file=e.file, line=e.line,
                                         entry=e.id, field="related"))
             elif rel == e.id:

@@ -3,8 +3,10 @@
 channel it refuses with one line (what a container with no settings does); the layout of Hebrew."""
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
+import signal
 import select
 import subprocess
 import sys
@@ -43,6 +45,17 @@ def read_until(fd: int, needle: str, timeout: float = 60) -> str:
     return buf.decode("utf-8", errors="replace")
 
 
+def wait_exit(pid: int, timeout: float) -> int:
+    """The child's wait status; fails (never hangs) when it does not exit in time."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    pytest.fail(f"the console did not exit within {timeout} s")
+
+
 @pytest.mark.parametrize("key", [b"\x03", b"\x04"], ids=["ctrl-c", "ctrl-d"])
 def test_ctrl_c_and_ctrl_d_leave_at_once_with_a_goodbye(tmp_path: Path, key: bytes) -> None:
     pid, fd = pty.fork()
@@ -55,11 +68,15 @@ def test_ctrl_c_and_ctrl_d_leave_at_once_with_a_goodbye(tmp_path: Path, key: byt
         os.write(fd, "מה התקציב של החלטה 546\n".encode())
         answer = read_until(fd, "> ")
         assert "546" in answer and "📄" in answer
+        time.sleep(0.3)  # the prompt is up; a person reads the answer before pressing anything
         os.write(fd, key)
         bye = read_until(fd, texts.CONSOLE_BYE, timeout=15)
-        _, status = os.waitpid(pid, 0)
+        status = wait_exit(pid, 15)
     finally:
         os.close(fd)
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
     assert texts.CONSOLE_BYE in bye and "Traceback" not in bye
     assert os.waitstatus_to_exitcode(status) == 0
 

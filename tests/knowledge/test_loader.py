@@ -232,3 +232,15 @@ def test_every_answer_that_dates_decision_546_carries_the_13_7_caveat():
 
     stated = [e for e in load_base().entries.values() if "14.7.2013" in e.answer]
     assert stated and all("13.7.2013" in e.answer for e in stated)
+
+
+@pytest.mark.parametrize("broken, message", [('    title: ""', "must not be empty"), ("    title: [a, b]", "got a list")])
+def test_a_broken_entry_is_one_error_not_two(good_kb, broken, message):
+    """An entry whose title is broken is reported once; a related id naming it is not a second error."""
+    path = good_kb / "decision-546.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    title: יישובי המטרה של החלטה 546", broken, 1), encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_base(good_kb)
+    (problem,) = info.value.problems
+    assert problem.entry == "dec-546-localities" and problem.field == "title" and message in problem.message
