@@ -179,3 +179,31 @@ def test_grouped_queue_rendering_is_safe_when_long() -> None:
     text = "".join(valid_html(c.text) for c in chunks)
     assert text.count("&<שאלה") >= 8 * 20 and "<b>כותרת</b>" in text  # user text and titles are escaped
     assert markup is not None and len(markup.inline_keyboard) == 8
+
+
+def test_no_button_of_the_bundled_base_is_cut_mid_word() -> None:
+    """Every entry and every browse menu of the bundled base, rendered for Telegram: a button label
+    is the option's whole title or a word-boundary cut of it ending in "…"."""
+    from bot.service import AnswerService
+    from handlers.telegram.render import render as render_reply
+    from knowledge.engine import Engine
+    from tests.handlers.whatsapp.test_render import every_browse
+
+    service = AnswerService(Engine())
+    replies = [service.entry(e) for e in service.engine.snapshot.kb.entries] + [r for _t, r in every_browse(service)]
+    checked = 0
+    for reply in replies:
+        assert reply is not None
+        labels = {" ".join(o.label.split()) for o in reply.options}
+        if reply.next is not None:
+            labels.add(reply.next.label)
+        chunk = render_reply(reply)[-1]
+        for row in (chunk.markup.inline_keyboard if chunk.markup else ()):
+            for b in row:
+                if b.text in labels or b.text.startswith(("👍", "👎")):
+                    continue
+                core = b.text.removesuffix("…")
+                full = next((lab for lab in labels if lab.startswith(core)), None)
+                assert b.text.endswith("…") and full is not None and full[len(core)] == " ", b.text
+                checked += 1
+    assert checked > 0  # some titles are long enough to be shortened: the rule was exercised
