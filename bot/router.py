@@ -61,6 +61,18 @@ def command(name: str) -> Command | None:
     return _BY_NAME.get(name.lower())
 
 
+def typed_command(text: str) -> tuple[str, str] | None:
+    """A message typed as a command: ``/decision 546`` -> ("decision", "546"), or one of the words
+    people type for a command on a phone ("החלטות" -> ("decisions", "")); None for anything else."""
+    t = " ".join(text.split())
+    if t.startswith("/") and len(t) > 1:
+        name, _, arg = t[1:].partition(" ")
+        return name, arg.strip()
+    if t in texts.COMMAND_WORDS:
+        return texts.COMMAND_WORDS[t], ""
+    return None
+
+
 def menu() -> list[tuple[str, str]]:
     """The public commands with their descriptions, in menu order (curator commands never listed)."""
     return list(texts.COMMAND_MENU)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Coroutine, TextIO
 from bot import texts
 from bot.plain import render
 from bot.replies import Reply
-from bot.router import Caller, Outcome, Router, Unknown, Welcome
+from bot.router import Caller, Outcome, Router, Unknown, Welcome, typed_command
 
 log = logging.getLogger(__name__)
 CALLER = Caller("console", "console", "console")
@@ -87,13 +87,9 @@ class Console:
     def answer(self, text: str) -> str | None:
         """The reply to one line, as text (None when there is nothing to say)."""
         text = text.strip()
-        name, arg = "", ""
-        if text.startswith("/") and len(text) > 1:
-            name, _, arg = text[1:].partition(" ")
-        elif text in texts.COMMAND_WORDS:
-            name = texts.COMMAND_WORDS[text]
-        if name:
-            return render_outcome(self.call(self.router.run(CALLER, name, arg.strip())))
+        cmd = typed_command(text)
+        if cmd is not None:
+            return render_outcome(self.call(self.router.run(CALLER, *cmd)))
         reply = self.call(self.router.text(CALLER, text))
         return render(reply) if reply is not None else None
 

@@ -28,7 +28,7 @@ from pywa_async.utils import UserIdentifier, webhook_updates_validator
 from bot import targets, texts
 from bot.inbox import Retry
 from bot.replies import Option, Reply
-from bot.router import Caller, Outcome, Unknown, Welcome, home_options
+from bot.router import Caller, Outcome, Unknown, Welcome, home_options, typed_command
 from bot.runtime import Runtime
 from bot.storage import hash_user
 
@@ -192,14 +192,10 @@ class WhatsAppChannel:
         stripped = " ".join(text.split())
         if not stripped:
             return render_text(texts.EMPTY_QUESTION)
-        name, arg = "", ""
-        if stripped.startswith("/") and len(stripped) > 1:
-            name, _, arg = stripped[1:].partition(" ")
-        elif stripped in texts.COMMAND_WORDS:
-            name = texts.COMMAND_WORDS[stripped]
-        if name:
-            outcome = await self.runtime.router.run(caller, name, arg)
-            return self._outcome(outcome, _page_target(name, arg))
+        cmd = typed_command(stripped)
+        if cmd is not None:
+            outcome = await self.runtime.router.run(caller, *cmd)
+            return self._outcome(outcome, _page_target(*cmd))
         reply = await self.runtime.router.text(caller, stripped)
         return render(reply) if reply is not None else []  # None: over the rate limit, already told once
 
