@@ -82,7 +82,7 @@ class UtcFormatter(logging.Formatter):
     """Log times in UTC, and saying so (``2026-12-04T01:53:48Z``): servers and containers disagree on
     local time, and a log read beside another must line up."""
 
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")

@@ -187,10 +187,10 @@ class Router:
         if name == "decisions":
             return s.decisions()
         if name == "decision":
-            found = _NUMBER.search(arg)
-            if not found or len(found.group()) > 9:
+            number = _NUMBER.search(arg)
+            if not number or len(number.group()) > 9:
                 return Reply("browse", texts.DECISION_USAGE)
-            return s.decision(int(found.group()))
+            return s.decision(int(number.group()))
         if name == "programmes":
             return s.programmes()
         if name == "visits":

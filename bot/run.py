@@ -14,7 +14,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any, Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol
 
 from .logs import install_log_guards
 from .runtime import Runtime
@@ -27,10 +27,14 @@ NO_CHANNEL = ("rashut run: no channel is configured (set TELEGRAM_BOT_TOKEN, or 
               "and there is no terminal for the console chat; see .env.example")
 
 
+if TYPE_CHECKING:
+    from handlers.webserver import WebServers
+
+
 class Channel(Protocol):
     name: str
 
-    async def start(self, servers: "WebServers") -> None: ...  # noqa: F821 - handlers.webserver
+    async def start(self, servers: "WebServers") -> None: ...
     async def announce(self) -> None: ...
     async def stop_receiving(self) -> None: ...
     async def ack(self) -> None: ...

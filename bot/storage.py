@@ -68,7 +68,7 @@ class UnansweredRow:
 
 class EntryCount(NamedTuple):
     entry_id: str
-    count: int
+    n: int  # how often it was the answer ("count" would shadow tuple.count)
 
 
 class FeedbackCount(NamedTuple):

@@ -231,8 +231,8 @@ class WhatsAppChannel:
             return render_text({"unknown": texts.ENTRY_NOT_FOUND, "failed": texts.ERROR_APOLOGY}.get(
                 stored, texts.FEEDBACK_THANKS_UP if press.vote > 0 else texts.FEEDBACK_THANKS_DOWN))
         reply = await self.runtime.router.press(caller, press.option)
-        target = press.ref if press.kind == "t" else None
-        return render(reply, page_of=target) if reply is not None else render_text(texts.ENTRY_NOT_FOUND)
+        return render(reply, page_of=press.ref if press.kind == "t" else None) if reply is not None \
+            else render_text(texts.ENTRY_NOT_FOUND)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, servers: WebServers) -> None:
